@@ -1,0 +1,1 @@
+"""The local builder: a systemd-nspawn container on an overlay of a cached Debian root."""

@@ -1,0 +1,1 @@
+"""Configuration: frozen dataclass models, loaders for bake.yml and Packer JSON, variables."""

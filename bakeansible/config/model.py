@@ -1,0 +1,79 @@
+"""The resolved template: variables, builds, provisioners and post-processors.
+
+Builder and provisioner options are their own frozen dataclasses (``LocalConfig``,
+``AnsibleConfig``...), found through ``bakeansible.registry`` by their ``type``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A template variable and its resolved value."""
+
+    name: str
+    value: Any = None
+    default: Any = None
+    description: str = ""
+    sensitive: bool = False
+    required: bool = False
+    type: str = "string"
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """One build: a name, a builder type and its typed options."""
+
+    name: str
+    type: str
+    config: Any  # the builder's config dataclass, e.g. LocalConfig
+
+
+@dataclass(frozen=True)
+class ProvisionerSpec:
+    """One provisioner with Packer's common controls."""
+
+    type: str
+    config: Any  # e.g. AnsibleConfig, ShellConfig
+    name: str = ""
+    only: tuple[str, ...] = ()
+    except_: tuple[str, ...] = ()
+    pause_before: float = 0.0
+    timeout: float = 0.0  # seconds per attempt; 0 = none
+    max_retries: int = 0
+
+    def applies_to(self, build_name: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        if self.only and not any(fnmatchcase(build_name, p) for p in self.only):
+            return False
+        return not any(fnmatchcase(build_name, p) for p in self.except_)
+
+
+@dataclass(frozen=True)
+class PostProcessorSpec:
+    """A post-processor (``manifest`` or ``checksum``) and its options."""
+
+    type: str
+    options: dict[str, Any] = field(default_factory=dict)
+    only: tuple[str, ...] = ()
+    except_: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Template:
+    """A fully resolved template, ready to plan builds from."""
+
+    path: Path | None
+    variables: dict[str, Variable] = field(default_factory=dict)
+    builds: tuple[BuildSpec, ...] = ()
+    provisioners: tuple[ProvisionerSpec, ...] = ()
+    post_processors: tuple[PostProcessorSpec, ...] = ()
+    notes: tuple[str, ...] = ()  # things accepted but ignored, e.g. min_packer_version
+
+    def sensitive_values(self) -> list[str]:
+        return [str(v.value) for v in self.variables.values() if v.sensitive and v.value]

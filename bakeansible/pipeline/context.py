@@ -1,0 +1,78 @@
+"""The one mutable object of a build: what the build discovers while it runs.
+
+User intent lives in frozen config dataclasses; ids, addresses and paths found while building live
+here. Builders subclass ``BuildContext`` to add their own typed fields.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bakeansible.errors import BuildCancelled
+from bakeansible.secrets import Masker
+from bakeansible.ui import RecordingUi, Ui
+
+if TYPE_CHECKING:
+    from bakeansible.pipeline.journal import Journal
+
+
+@dataclass
+class SshTarget:
+    """How to reach the instance over SSH."""
+
+    host: str
+    port: int
+    user: str
+    private_key_path: Path | None = None
+    password: str | None = None
+
+
+@dataclass
+class Artifact:
+    """What a build produced."""
+
+    builder_type: str
+    artifact_id: str
+    description: str
+    files: list[Path] = field(default_factory=list)
+    checksum: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BuildContext:
+    """Shared state of one build, passed to every step."""
+
+    build_id: str
+    build_name: str
+    builder_type: str
+    ui: Ui = field(default_factory=RecordingUi)
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    journal: Journal | None = None
+    masker: Masker = field(default_factory=Masker)
+    output_dir: Path = Path("output")
+    force: bool = False
+    project_dir: Path = field(default_factory=Path.cwd)
+    started_at: float = field(default_factory=time.time)
+    ssh: SshTarget | None = None
+    artifact: Artifact | None = None
+    # Template functions need these ({{build_name}}, {{build_type}}, user variables).
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def check_cancelled(self) -> None:
+        """Raise BuildCancelled if the build was asked to stop."""
+        if self.cancel_event.is_set():
+            raise BuildCancelled("interrupted")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, but wake up and raise at once when the build is cancelled."""
+        if self.cancel_event.wait(seconds):
+            raise BuildCancelled("interrupted")

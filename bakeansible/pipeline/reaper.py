@@ -1,0 +1,93 @@
+"""Deletes journaled resources: the engine behind ``bake cleanup`` and the auto-sweep.
+
+Each resource kind (``local.mount``, ``tencent.instance``...) has one idempotent deleter,
+registered by the module that creates that kind. A resource already gone counts as removed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bakeansible.pipeline.journal import Journal, Resource
+
+log = logging.getLogger(__name__)
+
+Deleter = Callable[[Resource], None]
+_DELETERS: dict[str, Deleter] = {}
+
+# Where the deleters of each kind prefix live; imported only when a resource of it is reaped.
+_PROVIDERS = {
+    "local": "bakeansible.builders.local.resources",
+    "tencent": "bakeansible.builders.tencentcloud.resources",
+}
+
+
+def deleter(kind: str) -> Callable[[Deleter], Deleter]:
+    """Register the deleter of a resource kind."""
+
+    def register(fn: Deleter) -> Deleter:
+        _DELETERS[kind] = fn
+        return fn
+
+    return register
+
+
+def delete_resource(resource: Resource) -> None:
+    """Delete one resource (idempotent). Raises if it could not be removed."""
+    if resource.kind not in _DELETERS:
+        provider = _PROVIDERS.get(resource.kind.split(".", 1)[0])
+        if provider:
+            importlib.import_module(provider)
+    fn = _DELETERS.get(resource.kind)
+    if fn is None:
+        raise LookupError(f"no deleter for resource kind {resource.kind!r}")
+    fn(resource)
+
+
+@dataclass
+class SweepReport:
+    """What a sweep removed, would remove (dry run) and could not remove."""
+
+    removed: list[Resource] = field(default_factory=list)
+    failed: list[tuple[Resource, str]] = field(default_factory=list)
+    skipped_builds: list[str] = field(default_factory=list)
+
+
+def sweep(
+    journal: Journal,
+    *,
+    build_id: str | None = None,
+    dry_run: bool = False,
+    include_alive: bool = False,
+) -> SweepReport:
+    """Remove the open resources of dead builds (or of ``build_id``), newest first."""
+    report = SweepReport()
+    alive: dict[str, bool] = {}
+    for res in journal.open_resources(build_id):
+        if res.build_id not in alive:
+            record = journal.build(res.build_id)
+            alive[res.build_id] = bool(record and record.alive)
+            if alive[res.build_id] and not include_alive:
+                report.skipped_builds.append(res.build_id)
+        if alive[res.build_id] and not include_alive:
+            continue
+        if dry_run:
+            report.removed.append(res)
+            continue
+        try:
+            delete_resource(res)
+        except Exception as exc:
+            log.debug("could not delete %s %s", res.kind, res.describe(), exc_info=exc)
+            report.failed.append((res, str(exc)))
+            continue
+        journal.gone(res.id)
+        report.removed.append(res)
+    if not dry_run:
+        for bid, is_alive in alive.items():
+            record = journal.build(bid)
+            if record and not is_alive and record.state == "running":
+                journal.finish_build(bid, "crashed")
+    return report

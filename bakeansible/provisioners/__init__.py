@@ -1,0 +1,1 @@
+"""Provisioners: configure a running instance over its communicator."""

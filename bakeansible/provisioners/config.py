@@ -1,0 +1,46 @@
+"""Options of the built-in provisioners (Packer's key names are accepted as they are)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bakeansible.config.fields import opt
+
+
+@dataclass(frozen=True)
+class AnsibleConfig:
+    """Run a playbook with ansible-runner, connecting straight to the instance over SSH."""
+
+    playbook_file: str = opt(doc="The playbook to run.", aliases=("playbook",))
+    extra_arguments: tuple[str, ...] = opt(factory=tuple, doc="More ansible-playbook arguments.")
+    extra_vars: dict[str, Any] = opt(factory=dict, doc="Variables passed as --extra-vars.")
+    ansible_env_vars: tuple[str, ...] = opt(
+        factory=tuple, doc="Environment for Ansible, as KEY=VALUE strings."
+    )
+    groups: tuple[str, ...] = opt(factory=tuple, doc="Inventory groups the host is put in.")
+    empty_groups: tuple[str, ...] = opt(factory=tuple, doc="Inventory groups left empty.")
+    host_alias: str = opt("default", doc="Inventory name of the instance.")
+    user: str = opt("", doc="ansible_user; default: the builder's ssh_username.")
+    roles_path: str = opt("", doc="Extra roles directories (colon-separated).")
+    collections_path: str = opt("", doc="Extra collections directories (colon-separated).")
+    galaxy_file: str = opt("", doc="requirements.yml installed with ansible-galaxy first.")
+    inventory_file_template: str = opt("", doc="Packer-style inventory line template.")
+    keep_inventory_file: bool = opt(False, doc="Keep the generated inventory after the build.")
+    use_proxy: bool | None = opt(None, doc="Accepted for Packer templates and ignored.")
+    verbosity: int = opt(0, doc="ansible-playbook -v level (0-4).")
+
+
+@dataclass(frozen=True)
+class ShellConfig:
+    """Run shell commands or scripts on the instance over SSH."""
+
+    inline: tuple[str, ...] = opt(factory=tuple, doc="Commands, run in one shell with -e.")
+    script: str = opt("", doc="A local script to upload and run.")
+    scripts: tuple[str, ...] = opt(factory=tuple, doc="Local scripts, uploaded and run in order.")
+    environment_vars: tuple[str, ...] = opt(factory=tuple, doc="KEY=VALUE set for each command.")
+    execute_command: str = opt(
+        "chmod +x {{.Path}}; {{.Vars}} {{.Path}}", doc="How each script is run (Packer syntax)."
+    )
+    inline_shebang: str = opt("/bin/sh -e", doc="Interpreter of the inline commands.")
+    remote_folder: str = opt("/tmp", doc="Where scripts are uploaded.")
