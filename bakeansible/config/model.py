@@ -26,11 +26,17 @@ class Variable:
 
 @dataclass(frozen=True)
 class BuildSpec:
-    """One build: a name, a builder type and its typed options."""
+    """One build: a name, a builder type, its typed options and what runs on it.
+
+    ``provisioners`` and ``post_processors`` are already filtered by only/except and interpolated
+    for this build (``{{build_name}}`` differs per build).
+    """
 
     name: str
     type: str
     config: Any  # the builder's config dataclass, e.g. LocalConfig
+    provisioners: tuple[ProvisionerSpec, ...] = ()
+    post_processors: tuple[PostProcessorSpec, ...] = ()
 
 
 @dataclass(frozen=True)
