@@ -1,0 +1,344 @@
+"""One local instance: a systemd-nspawn container booting its own systemd on an overlayfs view.
+
+The pieces are separate functions so that a build can journal each resource before creating it
+(overlay mount, nspawn process, container init); ``LocalInstance`` ties them together for
+callers that manage the lifetime themselves (the Tencent Cloud emulator).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bakeansible.errors import BakeError, WaitTimeout
+
+NSPAWN_PROPAGATE = Path("/run/systemd/nspawn/propagate")
+
+# Regenerates sshd host keys on first boot, so every instance and every baked image has its
+# own (the base and the snapshots carry none).
+HOSTKEYS_UNIT = """\
+[Unit]
+Description=Generate SSH host keys (bake)
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def allocate_address() -> str:
+    """A free address in 127.100.0.0-127.250.255.255 whose port 22 nobody listens on."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        address = f"127.{rng.randint(100, 250)}.{rng.randint(0, 255)}.{rng.randint(2, 254)}"
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((address, 22))
+            except OSError as exc:
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                    continue
+                raise
+            return address
+    raise BakeError("Could not find a free loopback address for the instance.")
+
+
+def mount_overlay(lower: Path, upper: Path, work: Path, merged: Path) -> None:
+    for d in (upper, work, merged):
+        d.mkdir(parents=True, exist_ok=True)
+    opts = f"lowerdir={lower},upperdir={upper},workdir={work}"
+    result = subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", opts, str(merged)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise BakeError(
+            f"Could not mount the instance's overlay on {merged}: {result.stderr.strip()}",
+            hint="bake needs root and a kernel with overlayfs.",
+        )
+
+
+def is_mounted(path: Path) -> bool:
+    target = str(path)
+    with Path("/proc/self/mounts").open() as fh:
+        return any(line.split()[1] == target for line in fh)
+
+
+def unmount(path: Path) -> None:
+    """Unmount ``path`` if mounted (lazily if busy). Idempotent."""
+    if not is_mounted(path):
+        return
+    result = subprocess.run(["umount", str(path)], capture_output=True, text=True)
+    if result.returncode != 0 and is_mounted(path):
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, text=True)
+    if is_mounted(path):
+        raise BakeError(f"Could not unmount {path}: {result.stderr.strip()}")
+
+
+def prepare_root(
+    root: Path,
+    *,
+    address: str,
+    hostname: str,
+    authorized_key: str | None = None,
+    user: str = "root",
+    password: str | None = None,
+) -> None:
+    """Write what the instance needs to boot like a cloud VM: sshd on its address, the key."""
+    ssh_dir = root / "etc/ssh/sshd_config.d"
+    ssh_dir.mkdir(parents=True, exist_ok=True)
+    (ssh_dir / "00-bake-listen.conf").write_text(
+        f"# Written by bake for this instance only; removed from the image.\n"
+        f"ListenAddress {address}\nUseDNS no\n"
+    )
+    unit = root / "etc/systemd/system/bake-ssh-hostkeys.service"
+    unit.parent.mkdir(parents=True, exist_ok=True)
+    unit.write_text(HOSTKEYS_UNIT)
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    link = wants / "bake-ssh-hostkeys.service"
+    if not link.is_symlink():
+        link.symlink_to("/etc/systemd/system/bake-ssh-hostkeys.service")
+    # ssh.service must wait for the keys; a drop-in orders it after the generator.
+    dropin = root / "etc/systemd/system/ssh.service.d"
+    dropin.mkdir(parents=True, exist_ok=True)
+    (dropin / "bake-hostkeys.conf").write_text(
+        "[Unit]\nAfter=bake-ssh-hostkeys.service\nWants=bake-ssh-hostkeys.service\n"
+    )
+    (root / "etc/hostname").write_text(hostname + "\n")
+    if authorized_key:
+        home = Path("/root") if user == "root" else Path("/home") / user
+        dot_ssh = root / home.relative_to("/") / ".ssh"
+        dot_ssh.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(dot_ssh, 0o700)
+        keys = dot_ssh / "authorized_keys"
+        keys.write_text(authorized_key.strip() + "\n")
+        os.chmod(keys, 0o600)
+    if password:
+        _set_root_password(root, password)
+
+
+def _set_root_password(root: Path, password: str) -> None:
+    """Set root's password and allow password logins (the emulator's LoginSettings.Password)."""
+    result = subprocess.run(
+        ["chroot", str(root), "chpasswd"],
+        input=f"root:{password}\n",
+        text=True,
+        capture_output=True,
+    )
+    if result.returncode != 0:
+        raise BakeError("Could not set the instance's root password.")
+    conf = root / "etc/ssh/sshd_config.d/01-bake-password.conf"
+    conf.write_text("PermitRootLogin yes\nPasswordAuthentication yes\n")
+
+
+def forget_instance_files(root: Path) -> None:
+    """Remove what ``prepare_root`` wrote that belongs to this instance only."""
+    for rel in (
+        "etc/ssh/sshd_config.d/00-bake-listen.conf",
+        "etc/ssh/sshd_config.d/01-bake-password.conf",
+    ):
+        with contextlib.suppress(FileNotFoundError):
+            (root / rel).unlink()
+
+
+def boot(root: Path, machine: str, console_log: Path) -> subprocess.Popen[bytes]:
+    """Start systemd-nspawn booting ``root``; it shares the host network."""
+    console_log.parent.mkdir(parents=True, exist_ok=True)
+    with console_log.open("ab") as log:
+        return subprocess.Popen(
+            [
+                "systemd-nspawn",
+                "--quiet",
+                "--directory",
+                str(root),
+                "--boot",
+                "--register=no",
+                "--keep-unit",
+                "--machine",
+                machine,
+                "--console=read-only",
+                "--link-journal=no",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def find_container_init(nspawn_pid: int, timeout: float = 30.0) -> int:
+    """The pid (on the host) of the container's PID 1, a child of systemd-nspawn."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in _children(nspawn_pid):
+            # nspawn forks an intermediate child that execs the container's init.
+            if _comm(child) == "systemd":
+                return child
+            for grandchild in _children(child):
+                if _comm(grandchild) == "systemd":
+                    return grandchild
+        if not Path(f"/proc/{nspawn_pid}").exists():
+            break
+        time.sleep(0.1)
+    raise BakeError("systemd-nspawn started but the container's systemd never appeared.")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_pid_gone(pid: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return True
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def poweroff(
+    nspawn_pid: int,
+    init_pid: int | None,
+    timeout: float,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> bool:
+    """Power the container off cleanly; kill it if it does not stop in time.
+
+    SIGTERM to systemd-nspawn makes it send SIGRTMIN+3 to the container's systemd: an orderly
+    shutdown. Returns True when the shutdown was clean.
+    """
+    clean = True
+    if pid_alive(nspawn_pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(nspawn_pid, signal.SIGTERM)
+        if not wait_pid_gone(nspawn_pid, timeout, proc):
+            clean = False
+    kill_container(nspawn_pid, init_pid, proc)
+    return clean
+
+
+def kill_container(
+    nspawn_pid: int | None, init_pid: int | None, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    """SIGKILL the container's init (which takes its whole pid namespace) and nspawn."""
+    for pid in (init_pid, nspawn_pid):
+        if pid and pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    for pid in (init_pid, nspawn_pid):
+        if pid:
+            wait_pid_gone(pid, 10)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
+
+
+def remove_propagation_dir(machine: str) -> None:
+    """nspawn leaves /run/systemd/nspawn/propagate/<machine> behind when it is killed."""
+    shutil.rmtree(NSPAWN_PROPAGATE / machine, ignore_errors=True)
+
+
+@dataclass
+class LocalInstance:
+    """A booted container, for callers that manage its lifetime themselves (the emulator)."""
+
+    machine: str
+    workdir: Path
+    address: str
+    proc: subprocess.Popen[bytes] | None = None
+    init_pid: int | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.workdir / "merged"
+
+    @classmethod
+    def start(
+        cls,
+        lower: Path,
+        workdir: Path,
+        *,
+        machine: str,
+        address: str | None = None,
+        authorized_key: str | None = None,
+        password: str | None = None,
+    ) -> LocalInstance:
+        """Mount, prepare and boot an instance; on any failure, undo what was done and raise."""
+        inst = cls(machine=machine, workdir=workdir, address=address or allocate_address())
+        try:
+            mount_overlay(lower, workdir / "upper", workdir / "work", inst.root)
+            prepare_root(
+                inst.root,
+                address=inst.address,
+                hostname=machine[:63],
+                authorized_key=authorized_key,
+                password=password,
+            )
+            inst.proc = boot(inst.root, machine, workdir / "console.log")
+            inst.init_pid = find_container_init(inst.proc.pid)
+        except BaseException:
+            inst.destroy()
+            raise
+        return inst
+
+    def wait_ssh_port(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection((self.address, 22), 1):
+                return
+            time.sleep(0.2)
+        raise WaitTimeout(f"sshd on {self.address}:22", timeout, "port closed")
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Power off (keeps the root filesystem mounted, e.g. for a snapshot)."""
+        if self.proc is None:
+            return True
+        clean = poweroff(self.proc.pid, self.init_pid, timeout, self.proc)
+        remove_propagation_dir(self.machine)
+        self.proc = None
+        return clean
+
+    def destroy(self) -> None:
+        """Stop, unmount and delete everything of this instance. Idempotent."""
+        if self.proc is not None:
+            kill_container(self.proc.pid, self.init_pid, self.proc)
+            self.proc = None
+        remove_propagation_dir(self.machine)
+        unmount(self.root)
+        shutil.rmtree(self.workdir, ignore_errors=True)

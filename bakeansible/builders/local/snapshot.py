@@ -1,0 +1,84 @@
+"""Snapshot a stopped instance's root filesystem into ``<image>.tar.zst`` plus ``.sha256``."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+from bakeansible.procs import run_cancellable
+
+# Relative to the root. Contents of the API filesystems and of /tmp, host keys (regenerated on
+# first boot), this instance's sshd listen address and the temporary key never go in an image.
+ALWAYS_EXCLUDED = (
+    "./proc/*",
+    "./sys/*",
+    "./dev/*",
+    "./run/*",
+    "./tmp/*",
+    "./var/tmp/*",
+    "./etc/ssh/ssh_host_*",
+    "./etc/ssh/sshd_config.d/00-bake-listen.conf",
+    "./etc/ssh/sshd_config.d/01-bake-password.conf",
+    "./root/.ssh/authorized_keys",
+    "./home/*/.ssh/authorized_keys",
+    "./var/cache/apt/archives/*.deb",
+    "./var/log/journal/*",
+)
+APT_LISTS = ("./var/lib/apt/lists/*",)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_image(
+    root: Path,
+    dest: Path,
+    *,
+    level: int = 3,
+    remove_apt_lists: bool = True,
+    cancel: threading.Event | None = None,
+) -> str:
+    """Write ``root`` to ``dest`` (a .tar.zst) atomically, then ``dest.sha256``; return the sum.
+
+    The tarball keeps numeric owners, permissions, xattrs and ACLs, so ``podman import`` and
+    ``docker import`` take it as it is.
+    """
+    excludes = [*ALWAYS_EXCLUDED, *(APT_LISTS if remove_apt_lists else ())]
+    partial = dest.with_name(dest.name + ".partial")
+    threads = max(1, os.cpu_count() or 1)
+    argv = [
+        "tar",
+        "--numeric-owner",
+        "--xattrs",
+        "--xattrs-include=*",
+        "--acls",
+        "--sort=name",
+        "-I",
+        f"zstd -{level} -T{threads} -q",
+        "-C",
+        str(root),
+        "-cf",
+        str(partial),
+        *[f"--exclude={e}" for e in excludes],
+        ".",
+    ]
+    try:
+        run_cancellable(argv, cancel=cancel or threading.Event(), what="tar")
+        checksum = sha256_file(partial)
+        partial.rename(dest)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    checksum_file(dest).write_text(f"{checksum}  {dest.name}\n")
+    return checksum
+
+
+def checksum_file(image: Path) -> Path:
+    return image.with_name(image.name + ".sha256")
