@@ -72,6 +72,18 @@ class BuildContext:
         if self.cancel_event.is_set():
             raise BuildCancelled("interrupted")
 
+    # The resource journal: intent before creating, created with the id after, gone on delete.
+    def record_intent(self, kind: str, **data: Any) -> int | None:
+        return self.journal.intend(self.build_id, kind, **data) if self.journal else None
+
+    def record_created(self, rid: int | None, ident: str | None = None, **data: Any) -> None:
+        if self.journal is not None and rid is not None:
+            self.journal.created(rid, ident, **data)
+
+    def record_gone(self, rid: int | None) -> None:
+        if self.journal is not None and rid is not None:
+            self.journal.gone(rid)
+
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake up and raise at once when the build is cancelled."""
         if self.cancel_event.wait(seconds):

@@ -100,7 +100,7 @@ class _Abort(Exception):
 
 
 def run_cleanups(entered: Sequence[Step], ctx: BuildContext, outcome: Outcome) -> None:
-    """Run the cleanup of each entered step, last first; a failing cleanup does not stop the rest."""
+    """Run the cleanups of the entered steps, last first; one failing does not stop the rest."""
     for step in reversed(entered):
         try:
             step.cleanup(ctx, outcome)

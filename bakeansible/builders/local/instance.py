@@ -124,10 +124,10 @@ def prepare_root(
         home = Path("/root") if user == "root" else Path("/home") / user
         dot_ssh = root / home.relative_to("/") / ".ssh"
         dot_ssh.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(dot_ssh, 0o700)
+        dot_ssh.chmod(0o700)
         keys = dot_ssh / "authorized_keys"
         keys.write_text(authorized_key.strip() + "\n")
-        os.chmod(keys, 0o600)
+        keys.chmod(0o600)
     if password:
         _set_root_password(root, password)
 
