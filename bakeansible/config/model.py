@@ -80,6 +80,7 @@ class Template:
     provisioners: tuple[ProvisionerSpec, ...] = ()
     post_processors: tuple[PostProcessorSpec, ...] = ()
     notes: tuple[str, ...] = ()  # things accepted but ignored, e.g. min_packer_version
+    source_format: str = ""  # "bake" (bake.yml), "packer" (Packer JSON) or "playbook"
 
     def sensitive_values(self) -> list[str]:
         return [str(v.value) for v in self.variables.values() if v.sensitive and v.value]

@@ -29,7 +29,7 @@ Pos = tuple[int, int]
 
 @dataclass
 class Positions:
-    """Where each value (and each mapping key) starts, by field path. Lines and columns are 1-based."""
+    """Where each value and each mapping key starts, by field path (1-based line, column)."""
 
     values: dict[str, Pos] = field(default_factory=dict)
     keys: dict[str, Pos] = field(default_factory=dict)
