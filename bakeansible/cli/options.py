@@ -1,0 +1,111 @@
+"""Click options shared by ``build``, ``validate`` and ``inspect``, and ``run_cli``, which turns
+``BakeError`` into ``Error: ...`` on stderr and exit code 1.
+
+Every option accepts Packer's single-dash spelling (``-var``) and the double-dash one (``--var``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bakeansible.errors import BakeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_TEMPLATE = Path("bake.yml")
+
+
+def template_argument(fn: F) -> F:
+    """``[TEMPLATE]``, default ``./bake.yml``."""
+    return click.argument(
+        "template",
+        required=False,
+        default=DEFAULT_TEMPLATE,
+        type=click.Path(path_type=Path, dir_okay=True, exists=False),
+    )(fn)
+
+
+def variable_options(fn: F) -> F:
+    """``-var NAME=VALUE`` and ``-var-file FILE`` (both repeatable; later ones win)."""
+    fn = click.option(
+        "-var-file",
+        "--var-file",
+        "var_files",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="JSON or YAML file of variable values (repeatable, later wins).",
+    )(fn)
+    return click.option(
+        "-var",
+        "--var",
+        "var_args",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Set a template variable (repeatable, wins over files and BAKE_VAR_name).",
+    )(fn)
+
+
+def selection_options(fn: F) -> F:
+    """``-only`` and ``-except``: comma-separated build names or glob patterns."""
+    fn = click.option(
+        "-except",
+        "--except",
+        "except_",
+        multiple=True,
+        metavar="NAMES",
+        help="Skip these builds (comma-separated names or globs).",
+    )(fn)
+    return click.option(
+        "-only",
+        "--only",
+        "only",
+        multiple=True,
+        metavar="NAMES",
+        help="Run only these builds (comma-separated names or globs).",
+    )(fn)
+
+
+def debug_enabled() -> bool:
+    """Tracebacks are shown with ``BAKE_DEBUG=1`` or the main group's ``--debug``."""
+    if os.environ.get("BAKE_DEBUG", "").lower() in ("1", "true", "yes"):
+        return True
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.params.get("debug") is True:
+            return True
+        if isinstance(ctx.obj, dict) and ctx.obj.get("debug"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def report_error(exc: BakeError) -> None:
+    """Print ``Error: message`` and the hint to stderr (with the traceback when debugging)."""
+    if debug_enabled():
+        traceback.print_exception(exc, file=sys.stderr)
+    click.echo(f"Error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"Hint: {exc.hint}", err=True)
+
+
+def run_cli(fn: F) -> F:
+    """Decorate a command callback: ``BakeError`` → message on stderr, exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BakeError as exc:
+            report_error(exc)
+            raise SystemExit(1) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,40 @@
+"""``bake validate [TEMPLATE]``: check a template completely, with no side effect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bakeansible.cli.options import run_cli, selection_options, template_argument, variable_options
+
+
+@click.command("validate")
+@template_argument
+@click.option(
+    "-syntax-only", "--syntax-only", is_flag=True, help="Only check that the file parses."
+)
+@variable_options
+@selection_options
+@run_cli
+def command(
+    template: Path,
+    syntax_only: bool,
+    var_args: tuple[str, ...],
+    var_files: tuple[Path, ...],
+    only: tuple[str, ...],
+    except_: tuple[str, ...],
+) -> None:
+    """Check TEMPLATE (default ./bake.yml): syntax, variables, builds and every option."""
+    from bakeansible.config.load import check_syntax, load_template
+
+    if syntax_only:
+        check_syntax(template)
+        click.echo("Syntax-only check passed. Everything looks okay.")
+        return
+    loaded = load_template(
+        template, var_args=var_args, var_files=var_files, only=only, except_=except_
+    )
+    for note in loaded.notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo("The configuration is valid.")
