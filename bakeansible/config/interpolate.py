@@ -9,8 +9,9 @@ Two modes:
 
 * **strict** (Packer JSON templates): every ``{{ }}`` must be a known function, as in Packer.
 * **lax** (``bake.yml``): only an expression that parses as a Packer call to a known function with
-  the right number of arguments is evaluated; anything else (Jinja2 such as
-  ``{{ ansible_facts.os | lower }}`` or ``{{ item }}``) is left untouched for Ansible.
+  the right number of arguments, or that uses a backtick string (which Jinja2 does not have), is
+  evaluated; anything else (Jinja2 such as ``{{ ansible_facts.os | lower }}`` or ``{{ item }}``)
+  is left untouched for Ansible.
 
 In both modes ``{{ .Path }}``-style expressions belong to the component (shell
 ``execute_command``, ansible ``inventory_file_template``) and are passed through.
@@ -286,7 +287,8 @@ def render(text: str, ctx: Context) -> str:
             if not ctx.strict:
                 return expr
             raise InterpolationError(f"cannot parse template expression `{expr}`")
-        if not ctx.strict and not _applies(calls):
+        # Jinja has no backtick strings: a backtick marks Packer syntax even in lax mode.
+        if not ctx.strict and not _applies(calls) and "`" not in inner:
             return expr
         try:
             return _evaluate(calls, ctx, expr)

@@ -178,7 +178,7 @@ class _Loader:
             spec for raw in post if (spec := self.post_processor_spec(raw, self.ctx))
         )
         if self.issues:
-            raise ConfigError(list(dict.fromkeys(self.issues)))
+            raise ConfigError(sort_issues(self.issues))
         return Template(
             path=self.doc.path,
             variables=variables,
@@ -458,6 +458,12 @@ class _Loader:
         from dataclasses import asdict
 
         return PostProcessorSpec(raw.type, asdict(config), raw.only, raw.except_)
+
+
+def sort_issues(issues: Sequence[ConfigIssue]) -> list[ConfigIssue]:
+    """Issues without duplicates, by file, then line and column (those without a line last)."""
+    unique = list(dict.fromkeys(issues))
+    return sorted(unique, key=lambda i: (i.file, i.line is None, i.line or 0, i.column or 0))
 
 
 def _applies(raw: _Raw, build: str) -> bool:

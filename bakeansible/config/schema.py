@@ -56,10 +56,22 @@ def type_schema(tp: Any) -> dict[str, Any]:
     return {}
 
 
+_NO_DEFAULT = object()
+
+
 def _json_default(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+    """``value`` as JSON data, or ``_NO_DEFAULT`` when it has no JSON form."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, tuple | list):
+        items = [_json_default(v) for v in value]
+        return _NO_DEFAULT if _NO_DEFAULT in items else items
+    if isinstance(value, dict):
+        items = {str(k): _json_default(v) for k, v in value.items()}
+        return _NO_DEFAULT if _NO_DEFAULT in items.values() else items
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return _NO_DEFAULT
 
 
 def dataclass_properties(cls: type) -> tuple[dict[str, Any], list[str]]:
@@ -71,10 +83,13 @@ def dataclass_properties(cls: type) -> tuple[dict[str, Any], list[str]]:
         schema = type_schema(hints[f.name])
         if field_doc(f):
             schema["description"] = field_doc(f)
+        default: Any = _NO_DEFAULT
         if f.default is not dataclasses.MISSING:
-            schema["default"] = _json_default(f.default)
+            default = _json_default(f.default)
         elif f.default_factory is not dataclasses.MISSING:
-            schema["default"] = _json_default(f.default_factory())
+            default = _json_default(f.default_factory())
+        if default is not _NO_DEFAULT:
+            schema["default"] = default
         props[f.name] = schema
         for alias in field_aliases(f):
             props[alias] = {**schema, "description": f"Same as `{f.name}`."}
