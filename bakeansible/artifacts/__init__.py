@@ -1,0 +1,1 @@
+"""Artifacts: the manifest of builds and checksum files."""

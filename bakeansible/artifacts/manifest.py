@@ -1,0 +1,63 @@
+"""Packer-compatible manifest: ``{"builds": [...], "last_run_uuid": ...}``, appended per run."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from bakeansible.pipeline.context import Artifact
+
+
+def manifest_entry(
+    name: str,
+    artifact: Artifact,
+    run_uuid: str,
+    *,
+    strip_path: bool = False,
+    strip_time: bool = False,
+    custom_data: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One build's record, with Packer's field names (plus bake's checksum)."""
+    entry: dict[str, Any] = {
+        "name": name,
+        "builder_type": artifact.builder_type,
+        "build_time": int(time.time()),
+        "files": [
+            {"name": f.name if strip_path else str(f), "size": f.stat().st_size}
+            for f in artifact.files
+            if f.exists()
+        ],
+        "artifact_id": artifact.artifact_id,
+        "packer_run_uuid": run_uuid,
+        "custom_data": dict(custom_data or {}),
+    }
+    if strip_time:
+        del entry["build_time"]
+    if artifact.checksum:
+        entry["checksum"] = f"sha256:{artifact.checksum}"
+    entry.update({k: v for k, v in artifact.extra.items() if k not in entry})
+    return entry
+
+
+def append_to_manifest(path: Path, entry: dict[str, Any], run_uuid: str) -> None:
+    """Add ``entry`` to the manifest at ``path`` (created if missing); safe across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        text = fh.read()
+        try:
+            doc = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError:
+            doc = {}
+        builds = doc.get("builds") if isinstance(doc.get("builds"), list) else []
+        builds.append(entry)
+        doc = {"builds": builds, "last_run_uuid": run_uuid}
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        tmp.replace(path)
+        fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,0 +1,125 @@
+"""The ``local`` builder: the whole build as one flat list of steps."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bakeansible.builders.local import rootfs
+from bakeansible.builders.local.config import LocalConfig
+from bakeansible.builders.local.steps import (
+    LocalContext,
+    StepBootContainer,
+    StepCreateKeyPair,
+    StepCreateWorkdir,
+    StepMountRootfs,
+    StepPowerOff,
+    StepPrepareSource,
+    StepRemoveExistingImage,
+    StepSnapshot,
+    StepWaitBoot,
+)
+from bakeansible.config.model import BuildSpec, ProvisionerSpec
+from bakeansible.errors import BakeError, PreflightError
+from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.step import Step
+from bakeansible.procs import require_tools
+from bakeansible.provisioners.run import StepConnectSsh, StepProvision, make_provisioners
+
+
+class LocalBuilder:
+    """Bakes a root filesystem tarball in a systemd-nspawn container."""
+
+    type_name: ClassVar[str] = "local"
+    config_class: ClassVar[type[LocalConfig]] = LocalConfig
+
+    def __init__(
+        self,
+        spec: BuildSpec,
+        provisioners: Sequence[ProvisionerSpec] | None = None,
+        project_dir: Path | None = None,
+    ) -> None:
+        self.spec = spec
+        self.config: LocalConfig = spec.config
+        self.project_dir = project_dir or Path.cwd()
+        specs = spec.provisioners if provisioners is None else provisioners
+        self.provisioners = make_provisioners(specs, self.project_dir)
+
+    @property
+    def output_dir(self) -> Path:
+        out = Path(self.config.output_dir).expanduser()
+        return out if out.is_absolute() else self.project_dir / out
+
+    @property
+    def image_path(self) -> Path:
+        return self.output_dir / f"{self.config.image_name}.tar.zst"
+
+    def preflight(self, force: bool = False) -> None:
+        """Everything that can be checked before the first side effect."""
+        if os.geteuid() != 0:
+            raise PreflightError(
+                "The local builder needs root (it mounts overlayfs and runs systemd-nspawn).",
+                hint="Run bake as root, e.g. with sudo.",
+            )
+        tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh"]
+        if not rootfs.is_tarball(self.config.source):
+            rootfs.parse_debian_source(self.config.source)
+            tools.append("mmdebstrap")
+        else:
+            src = Path(self.config.source).expanduser()
+            src = src if src.is_absolute() else self.project_dir / src
+            if not src.is_file():
+                raise PreflightError(f"Source tarball {src} does not exist.")
+        require_tools(*tools)
+        if not 1 <= self.config.compression_level <= 19:
+            raise BakeError("compression_level must be between 1 and 19.")
+        _check_writable(self.output_dir)
+        if self.image_path.exists() and not force:
+            raise PreflightError(
+                f"Image {self.image_path} already exists.",
+                hint="Use -force to replace it, or choose another image_name / --image-name.",
+            )
+        for prov in self.provisioners:
+            prov.validate()
+
+    def new_context(self, base: BuildContext) -> LocalContext:
+        ctx = LocalContext(**{f.name: getattr(base, f.name) for f in fields(BuildContext)})
+        ctx.output_dir = self.output_dir
+        return ctx
+
+    def steps(self) -> list[Step[Any]]:
+        connect = StepConnectSsh(self.config.ssh_timeout)
+        return [
+            StepRemoveExistingImage(self.image_path),
+            StepPrepareSource(self.config, self.project_dir),
+            StepCreateWorkdir(),
+            StepCreateKeyPair(),
+            StepMountRootfs(self.config),
+            StepBootContainer(self.config),
+            connect,
+            StepWaitBoot(connect, self.config.boot_timeout),
+            StepProvision(connect, self.provisioners),
+            StepPowerOff(self.config),
+            StepSnapshot(self.config, self.image_path),
+        ]
+
+
+def _check_writable(directory: Path) -> None:
+    """The output directory, or its nearest existing parent, must be a writable directory."""
+    probe = directory
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise PreflightError(f"Output directory {directory}: {probe} is not a directory.")
+    try:
+        # os.access() says yes to root even on read-only filesystems: really try.
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise PreflightError(
+            f"Output directory {directory} is not writable ({exc.strerror})."
+        ) from None

@@ -1,0 +1,60 @@
+"""Deleters of the local builder's journaled resources, used by ``bake cleanup``.
+
+Each is idempotent: a resource already gone counts as removed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bakeansible.builders.local import instance
+from bakeansible.pipeline.journal import Resource, process_start_time
+from bakeansible.pipeline.reaper import deleter
+
+
+@deleter("local.directory")
+def delete_directory(res: Resource) -> None:
+    path = Path(res.data["path"])
+    for mounted in _mounts_under(path):
+        instance.unmount(mounted)
+    shutil.rmtree(path, ignore_errors=True)
+    if path.exists():
+        raise OSError(f"could not remove {path}")
+
+
+@deleter("local.file")
+def delete_file(res: Resource) -> None:
+    Path(res.data["path"]).unlink(missing_ok=True)
+
+
+@deleter("local.mount")
+def delete_mount(res: Resource) -> None:
+    instance.unmount(Path(res.data["path"]))
+
+
+@deleter("local.address")
+def release_address(res: Resource) -> None:
+    """Loopback addresses need no release; the entry only records who held one."""
+
+
+@deleter("local.container")
+def delete_container(res: Resource) -> None:
+    data = res.data
+    pids = []
+    # Only signal a pid if it is still the same process (same start time): pids get reused.
+    for pid_key, start_key in (("init_pid", "init_start"), ("nspawn_pid", "nspawn_start")):
+        pid = data.get(pid_key)
+        if pid and process_start_time(int(pid)) == data.get(start_key):
+            pids.append(int(pid))
+    init_pid = pids[0] if data.get("init_pid") in pids else None
+    nspawn_pid = int(data["nspawn_pid"]) if data.get("nspawn_pid") in pids else None
+    instance.kill_container(nspawn_pid, init_pid)
+    instance.remove_propagation_dir(data["machine"])
+
+
+def _mounts_under(path: Path) -> list[Path]:
+    prefix = str(path).rstrip("/") + "/"
+    with Path("/proc/self/mounts").open() as fh:
+        points = [Path(line.split()[1]) for line in fh]
+    return sorted((p for p in points if str(p).startswith(prefix)), reverse=True)

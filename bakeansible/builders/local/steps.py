@@ -1,0 +1,296 @@
+"""The local builder's steps. Each journals what it creates before creating it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from bakeansible.builders.local import instance, rootfs, snapshot
+from bakeansible.builders.local.config import LocalConfig
+from bakeansible.communicators.keys import generate_keypair
+from bakeansible.communicators.ssh import SshCommunicator
+from bakeansible.errors import StepError, WaitTimeout
+from bakeansible.paths import state_dir
+from bakeansible.pipeline.context import Artifact, BuildContext, SshTarget
+from bakeansible.pipeline.journal import process_start_time
+from bakeansible.pipeline.step import Outcome, Step
+from bakeansible.provisioners.run import StepConnectSsh
+
+
+@dataclass
+class LocalContext(BuildContext):
+    """What a local build discovers: the source root, its workdir, container and image."""
+
+    lower: Path | None = None
+    workdir: Path | None = None
+    machine: str = ""
+    address: str = ""
+    key_path: Path | None = None
+    public_key: str = ""
+    nspawn: subprocess.Popen[bytes] | None = None
+    init_pid: int | None = None
+    image_path: Path | None = None
+
+    @property
+    def root(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "merged"
+
+
+class StepRemoveExistingImage(Step[LocalContext]):
+    """With -force, deletes an image of the same name in the output directory."""
+
+    title = ""
+
+    def __init__(self, image: Path) -> None:
+        self.image = image
+
+    def run(self, ctx: LocalContext) -> None:
+        if ctx.force and self.image.exists():
+            ctx.ui.say(f"Deleting existing image {self.image} because of -force...")
+            self.image.unlink()
+            snapshot.checksum_file(self.image).unlink(missing_ok=True)
+
+
+class StepPrepareSource(Step[LocalContext]):
+    """Makes the source root filesystem available (cached); writes ctx.lower."""
+
+    def __init__(self, config: LocalConfig, project_dir: Path) -> None:
+        self.config = config
+        self.project_dir = project_dir
+        self.title = f"Preparing source image {config.source}..."
+
+    def run(self, ctx: LocalContext) -> None:
+        source = self.config.source
+        if rootfs.is_tarball(source):
+            path = Path(source).expanduser()
+            path = path if path.is_absolute() else self.project_dir / path
+            ctx.lower = rootfs.ensure_tarball_rootfs(
+                path, cancel=ctx.cancel_event, progress=ctx.ui.message
+            )
+        else:
+            ctx.lower = rootfs.ensure_base_rootfs(
+                rootfs.parse_debian_source(source),
+                self.config.extra_packages,
+                mirror=self.config.mirror,
+                cancel=ctx.cancel_event,
+                progress=ctx.ui.message,
+            )
+        ctx.ui.message(f"Source root filesystem: {ctx.lower}")
+
+
+class StepCreateWorkdir(Step[LocalContext]):
+    """Creates the build's private directory (0700) in bake's state dir; writes ctx.workdir."""
+
+    title = ""
+
+    def run(self, ctx: LocalContext) -> None:
+        path = state_dir() / "instances" / ctx.build_id
+        self.rid = ctx.record_intent("local.directory", path=str(path))
+        path.mkdir(parents=True, mode=0o700)
+        ctx.workdir = path
+        ctx.record_created(self.rid, str(path))
+
+    def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
+        if ctx.workdir is not None:
+            shutil.rmtree(ctx.workdir, ignore_errors=True)
+            if ctx.workdir.exists():
+                ctx.ui.error(f"Could not remove {ctx.workdir}; delete it manually.")
+                return
+        ctx.record_gone(getattr(self, "rid", None))
+
+
+class StepCreateKeyPair(Step[LocalContext]):
+    """Generates the temporary ed25519 key pair; writes ctx.key_path and ctx.public_key."""
+
+    title = "Creating temporary key pair..."
+
+    def run(self, ctx: LocalContext) -> None:
+        assert ctx.workdir is not None
+        key_dir = ctx.workdir / "ssh"
+        self.rid = ctx.record_intent("local.file", path=str(key_dir / "id_ed25519"))
+        ctx.key_path, ctx.public_key = generate_keypair(key_dir, f"bake-{ctx.build_id[:8]}")
+        ctx.record_created(self.rid, str(ctx.key_path))
+        ctx.masker.add(ctx.key_path.read_text())
+
+    def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
+        if ctx.key_path is not None:
+            ctx.ui.say("Deleting temporary key pair...")
+            ctx.key_path.unlink(missing_ok=True)
+        ctx.record_gone(getattr(self, "rid", None))
+
+
+class StepMountRootfs(Step[LocalContext]):
+    """Mounts the instance's copy-on-write root (overlay over the source) and prepares it."""
+
+    title = "Creating copy-on-write root filesystem..."
+
+    def __init__(self, config: LocalConfig) -> None:
+        self.config = config
+
+    def run(self, ctx: LocalContext) -> None:
+        assert ctx.workdir is not None and ctx.lower is not None
+        ctx.machine = f"bake-{ctx.build_id[:12]}"
+        ctx.address = instance.allocate_address()
+        ctx.record_created(ctx.record_intent("local.address", address=ctx.address), ctx.address)
+        self.rid = ctx.record_intent("local.mount", path=str(ctx.root))
+        instance.mount_overlay(ctx.lower, ctx.workdir / "upper", ctx.workdir / "work", ctx.root)
+        ctx.record_created(self.rid, str(ctx.root))
+        instance.prepare_root(
+            ctx.root,
+            address=ctx.address,
+            hostname=ctx.machine,
+            authorized_key=ctx.public_key,
+            user=self.config.ssh_username,
+        )
+
+    def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
+        if ctx.workdir is None:
+            return
+        try:
+            instance.unmount(ctx.root)
+        except Exception as exc:
+            ctx.ui.error(f"{exc}; unmount it manually (umount -l {ctx.root}).")
+            return
+        ctx.record_gone(getattr(self, "rid", None))
+
+
+class StepBootContainer(Step[LocalContext]):
+    """Boots the container (systemd as PID 1) with sshd on its own loopback address."""
+
+    title = "Starting container..."
+
+    def __init__(self, config: LocalConfig) -> None:
+        self.config = config
+
+    def run(self, ctx: LocalContext) -> None:
+        assert ctx.workdir is not None
+        self.rid = ctx.record_intent("local.container", machine=ctx.machine)
+        ctx.nspawn = instance.boot(ctx.root, ctx.machine, ctx.workdir / "console.log")
+        pid = ctx.nspawn.pid
+        ctx.record_created(
+            self.rid, ctx.machine, nspawn_pid=pid, nspawn_start=process_start_time(pid)
+        )
+        ctx.init_pid = instance.find_container_init(pid)
+        ctx.record_created(
+            self.rid, init_pid=ctx.init_pid, init_start=process_start_time(ctx.init_pid)
+        )
+        ctx.ui.message(f"Container {ctx.machine} booting, address {ctx.address}")
+        ctx.ssh = SshTarget(ctx.address, 22, self.config.ssh_username, ctx.key_path)
+
+    def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
+        if ctx.nspawn is not None:
+            reason = {Outcome.SUCCESS: "", Outcome.FAILED: " because of error",
+                      Outcome.CANCELLED: " because of cancellation"}[outcome]
+            if ctx.nspawn.poll() is None:
+                ctx.ui.say(f"Stopping container{reason}...")
+            instance.poweroff(
+                ctx.nspawn.pid, ctx.init_pid, self.config.shutdown_timeout, ctx.nspawn
+            )
+            ctx.nspawn = None
+        instance.remove_propagation_dir(ctx.machine)
+        ctx.record_gone(getattr(self, "rid", None))
+
+
+class StepWaitBoot(Step[LocalContext]):
+    """Waits until systemd in the container has finished booting (running or degraded)."""
+
+    title = "Waiting for the container to finish booting..."
+
+    def __init__(self, connect: StepConnectSsh, timeout: float) -> None:
+        self.connect = connect
+        self.timeout = timeout
+
+    def run(self, ctx: LocalContext) -> None:
+        comm: SshCommunicator | None = self.connect.comm
+        assert comm is not None
+        lines: list[str] = []
+        try:
+            comm.run(
+                "systemctl is-system-running --wait",
+                on_line=lines.append,
+                cancel=lambda: ctx.cancelled,
+                timeout=self.timeout,
+            )
+        except WaitTimeout:
+            raise WaitTimeout("systemd to finish booting", self.timeout, " ".join(lines)) from None
+        state = (lines or ["unknown"])[-1].strip()
+        if state == "degraded":
+            failed: list[str] = []
+            comm.run("systemctl --failed --no-legend --plain", on_line=failed.append)
+            ctx.ui.message("systemd is degraded; failed units: " + "; ".join(failed))
+        elif state != "running":
+            raise StepError(f"The container did not boot: systemd state is {state!r}.")
+
+
+class StepPowerOff(Step[LocalContext]):
+    """Powers the container off cleanly (like Packer's force_poweroff) before the snapshot."""
+
+    title = "Powering off the container..."
+
+    def __init__(self, config: LocalConfig) -> None:
+        self.config = config
+
+    def run(self, ctx: LocalContext) -> None:
+        assert ctx.nspawn is not None
+        clean = instance.poweroff(
+            ctx.nspawn.pid, ctx.init_pid, self.config.shutdown_timeout, ctx.nspawn
+        )
+        if not clean:
+            ctx.ui.error("The container did not stop in time and was killed.")
+        ctx.nspawn = None
+        instance.remove_propagation_dir(ctx.machine)
+
+
+class StepSnapshot(Step[LocalContext]):
+    """Writes the root filesystem to <output_dir>/<image_name>.tar.zst and its .sha256."""
+
+    def __init__(self, config: LocalConfig, image: Path) -> None:
+        self.config = config
+        self.image = image
+        self.title = f"Creating image {image.name}..."
+
+    def run(self, ctx: LocalContext) -> None:
+        self.image.parent.mkdir(parents=True, exist_ok=True)
+        # Each instance of the image gets its own machine id on first boot.
+        machine_id = ctx.root / "etc/machine-id"
+        if machine_id.exists():
+            machine_id.write_text("")
+        instance.forget_instance_files(ctx.root)
+        self.rid = ctx.record_intent("local.file", path=str(self.image))
+        partial = self.image.with_name(self.image.name + ".partial")
+        self.partial_rid = ctx.record_intent("local.file", path=str(partial))
+        checksum = snapshot.write_image(
+            ctx.root,
+            self.image,
+            level=self.config.compression_level,
+            remove_apt_lists=self.config.remove_apt_lists,
+            cancel=ctx.cancel_event,
+        )
+        ctx.record_gone(self.partial_rid)
+        ctx.record_created(self.rid, str(self.image))
+        ctx.image_path = self.image
+        size = self.image.stat().st_size
+        ctx.ui.message(f"Image {self.image} ({size / 1e6:.1f} MB), sha256 {checksum}")
+        ctx.artifact = Artifact(
+            builder_type="local",
+            artifact_id=str(self.image),
+            description=f"Image {self.image} ({size / 1e6:.1f} MB, sha256:{checksum})",
+            files=[self.image, snapshot.checksum_file(self.image)],
+            checksum=checksum,
+        )
+
+    def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
+        if outcome is Outcome.SUCCESS:
+            # The image is the product: it stays, and the journal stops tracking it.
+            ctx.record_gone(getattr(self, "rid", None))
+            return
+        if ctx.image_path is not None:
+            ctx.ui.say(f"Deleting image {self.image} because the build did not succeed...")
+            self.image.unlink(missing_ok=True)
+            snapshot.checksum_file(self.image).unlink(missing_ok=True)
+        self.image.with_name(self.image.name + ".partial").unlink(missing_ok=True)
+        ctx.record_gone(getattr(self, "partial_rid", None))
+        ctx.record_gone(getattr(self, "rid", None))

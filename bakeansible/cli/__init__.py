@@ -1,0 +1,1 @@
+"""The ``bake`` command line: the only place that prints and exits."""

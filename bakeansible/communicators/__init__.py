@@ -1,0 +1,1 @@
+"""Communicators: how bake talks to a running instance (SSH)."""

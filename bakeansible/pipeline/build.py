@@ -1,0 +1,213 @@
+"""Template -> plan -> builds (in parallel) -> steps -> artifacts.
+
+``plan_builds`` instantiates every builder and runs every preflight check before anything is
+created; ``run_builds`` then runs the builds in threads, bounded by ``parallel``, with fail-fast
+cancellation, and returns one ``BuildResult`` per build. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bakeansible.artifacts.checksum import write_checksums
+from bakeansible.artifacts.manifest import append_to_manifest, manifest_entry
+from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
+from bakeansible.errors import BakeError, BuildCancelled
+from bakeansible.pipeline.context import Artifact, BuildContext
+from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.runner import AskCallback, OnError, PauseCallback, run_steps
+from bakeansible.registry import builder_class
+from bakeansible.secrets import Masker
+from bakeansible.ui import Ui
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOptions:
+    """How to run builds (the build command's flags)."""
+
+    on_error: OnError = OnError.CLEANUP
+    force: bool = False
+    parallel: int = 0  # 0 = unlimited
+    fail_fast: bool = False
+    project_dir: Path = field(default_factory=Path.cwd)
+    ask: AskCallback | None = None
+    pause: PauseCallback | None = None
+    journal: Journal | None = None
+    masker: Masker = field(default_factory=Masker)
+    run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class PlannedBuild:
+    """A build whose builder exists and whose preflight passed."""
+
+    spec: BuildSpec
+    builder: Any
+
+
+@dataclass
+class BuildResult:
+    """How one build ended."""
+
+    name: str
+    builder_type: str
+    artifact: Artifact | None = None
+    error: BakeError | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.artifact is not None
+
+    @property
+    def cancelled(self) -> bool:
+        return isinstance(self.error, BuildCancelled)
+
+
+def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
+    """Instantiate builders and run all preflight checks; no side effect. Raises BakeError."""
+    planned = []
+    for spec in template.builds:
+        cls = builder_class(spec.type)
+        builder = cls(spec, None, options.project_dir)
+        builder.preflight(force=options.force)
+        planned.append(PlannedBuild(spec, builder))
+    if not planned:
+        raise BakeError("No builds to run.")
+    return planned
+
+
+def run_build(
+    planned: PlannedBuild, options: RunOptions, ui: Ui, cancel: threading.Event
+) -> BuildResult:
+    """Run one build's steps to the end, then its post-processors."""
+    spec = planned.spec
+    started = time.monotonic()
+    build_id = uuid.uuid4().hex
+    base = BuildContext(
+        build_id=build_id,
+        build_name=spec.name,
+        builder_type=spec.type,
+        ui=ui,
+        cancel_event=cancel,
+        journal=options.journal,
+        masker=options.masker,
+        force=options.force,
+        project_dir=options.project_dir,
+    )
+    ctx = planned.builder.new_context(base)
+    result = BuildResult(spec.name, spec.type)
+    if options.journal is not None:
+        options.journal.start_build(build_id, spec.name, spec.type)
+    state = "failed"
+    try:
+        run_steps(planned.builder.steps(), ctx, options.on_error, options.ask, options.pause)
+        result.artifact = ctx.artifact
+        run_post_processors(spec, ctx, options)
+        state = "succeeded"
+    except BuildCancelled as exc:
+        result.error = exc
+        state = "cancelled"
+    except BakeError as exc:
+        result.error = exc
+        state = "aborted" if options.on_error is OnError.ABORT else "failed"
+    except Exception as exc:  # a bug: keep the build's failure contained to this build
+        log.debug("build %s crashed", spec.name, exc_info=exc)
+        result.error = BakeError(f"Internal error: {type(exc).__name__}: {exc}")
+    finally:
+        if options.journal is not None:
+            options.journal.finish_build(build_id, state)
+        result.duration = time.monotonic() - started
+    return result
+
+
+def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions) -> None:
+    """Manifest and checksum; a manifest beside the image is always written for local builds."""
+    artifact = ctx.artifact
+    if artifact is None:
+        return
+    processors = list(spec.post_processors)
+    if not any(p.type == "manifest" for p in processors):
+        processors.append(PostProcessorSpec("manifest", {"output": str(_default_manifest(ctx))}))
+    for pp in processors:
+        opts = pp.options if isinstance(pp.options, dict) else vars(pp.options)
+        if pp.type == "manifest":
+            out = Path(str(opts.get("output") or "packer-manifest.json"))
+            out = out if out.is_absolute() else options.project_dir / out
+            entry = manifest_entry(
+                spec.name, artifact, options.run_uuid,
+                strip_path=bool(opts.get("strip_path")), strip_time=bool(opts.get("strip_time")),
+                custom_data=opts.get("custom_data") or {},
+            )
+            append_to_manifest(out, entry, options.run_uuid)
+            ctx.ui.message(f"Manifest: {out}")
+        elif pp.type == "checksum":
+            files = [f for f in artifact.files if f.exists() and not f.name.endswith(".sha256")]
+            written = write_checksums(
+                files, tuple(opts.get("checksum_types") or ("md5",)),
+                str(opts.get("output") or "{{.BuildName}}_{{.ChecksumType}}.checksum"),
+                spec.name, spec.type, options.project_dir,
+            )
+            artifact.files.extend(written)
+
+
+def _default_manifest(ctx: BuildContext) -> Path:
+    return ctx.output_dir / "manifest.json"
+
+
+def run_builds(
+    planned: Sequence[PlannedBuild],
+    options: RunOptions,
+    ui_for: Callable[[str], Ui],
+    cancel: threading.Event,
+    on_done: Callable[[BuildResult], None] | None = None,
+) -> list[BuildResult]:
+    """Run the builds in parallel (``options.parallel`` at most; 0 = all at once).
+
+    Each build has its own cancel event, set when ``cancel`` is set or, with fail-fast, when
+    another build fails. Returns results in the template's order.
+    """
+    workers = options.parallel or len(planned) or 1
+    events = [threading.Event() for _ in planned]
+    results: dict[int, BuildResult] = {}
+
+    def relay() -> None:
+        cancel.wait()
+        for ev in events:
+            ev.set()
+
+    threading.Thread(target=relay, daemon=True).start()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build") as pool:
+        futures: dict[Future[BuildResult], int] = {}
+        for i, p in enumerate(planned):
+            futures[pool.submit(_guarded_run, p, options, ui_for(p.spec.name), events[i])] = i
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = futures[fut]
+                results[i] = fut.result()
+                if on_done:
+                    on_done(results[i])
+                if options.fail_fast and not results[i].ok and not results[i].cancelled:
+                    for ev in events:
+                        ev.set()
+    return [results[i] for i in range(len(planned))]
+
+
+def _guarded_run(
+    planned: PlannedBuild, options: RunOptions, ui: Ui, cancel: threading.Event
+) -> BuildResult:
+    if cancel.is_set():  # queued behind the parallel limit and cancelled before it started
+        return BuildResult(planned.spec.name, planned.spec.type, error=BuildCancelled("cancelled"))
+    return run_build(planned, options, ui, cancel)

@@ -1,0 +1,93 @@
+"""The steps every builder shares: connect over SSH, then run the provisioners in order."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bakeansible.communicators.ssh import SshCommunicator, wait_for_ssh
+from bakeansible.config.model import ProvisionerSpec
+from bakeansible.errors import BakeError, BuildCancelled
+from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.step import Outcome, Step
+from bakeansible.registry import provisioner_class
+
+log = logging.getLogger(__name__)
+
+
+def make_provisioners(specs: Sequence[ProvisionerSpec], project_dir: Path) -> list[Any]:
+    """Instantiate the provisioners of a build (no side effect)."""
+    return [provisioner_class(spec.type)(spec, project_dir) for spec in specs]
+
+
+class StepConnectSsh(Step[BuildContext]):
+    """Waits until SSH answers on ``ctx.ssh``; reads ctx.ssh, writes ``self.comm``."""
+
+    title = "Waiting for SSH to become available..."
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.comm: SshCommunicator | None = None
+
+    def run(self, ctx: BuildContext) -> None:
+        assert ctx.ssh is not None
+        ctx.ui.say(f"Using SSH communicator to connect: {ctx.ssh.host}")
+        self.comm = wait_for_ssh(ctx, ctx.ssh, self.timeout)
+        ctx.ui.say("Connected to SSH!")
+
+    def cleanup(self, ctx: BuildContext, outcome: Outcome) -> None:
+        if self.comm is not None:
+            self.comm.close()
+            self.comm = None
+
+
+class StepProvision(Step[BuildContext]):
+    """Runs each provisioner with Packer's controls: pause_before, timeout, max_retries."""
+
+    title = ""
+
+    def __init__(self, connect: StepConnectSsh, provisioners: Sequence[Any]) -> None:
+        self.connect = connect
+        self.provisioners = list(provisioners)
+
+    def run(self, ctx: BuildContext) -> None:
+        for prov in self.provisioners:
+            spec: ProvisionerSpec = prov.spec
+            if spec.pause_before:
+                ctx.ui.say(f"Pausing {spec.pause_before:.0f}s before the next provisioner...")
+                ctx.sleep(spec.pause_before)
+            ctx.ui.say(prov.describe())
+            attempt = 0
+            while True:
+                attempt += 1
+                deadline = time.monotonic() + spec.timeout if spec.timeout else None
+                try:
+                    comm = self._comm(ctx)
+                    prov.provision(ctx, comm, deadline)
+                    break
+                except BuildCancelled:
+                    raise
+                except BakeError as exc:
+                    if attempt > spec.max_retries:
+                        if spec.max_retries:
+                            ctx.ui.error(f"Retry limit ({spec.max_retries}) reached.")
+                        raise
+                    delay = min(2 ** (attempt - 1), 60)
+                    ctx.ui.error(f"Provisioner failed: {exc.message}")
+                    ctx.ui.say(
+                        f"Retrying provisioner in {delay}s (attempt {attempt + 1} of "
+                        f"{spec.max_retries + 1})..."
+                    )
+                    ctx.sleep(delay)
+
+    def _comm(self, ctx: BuildContext) -> SshCommunicator:
+        comm = self.connect.comm
+        transport = comm.client.get_transport() if comm is not None else None
+        if comm is None or transport is None or not transport.is_active():
+            assert ctx.ssh is not None
+            self.connect.comm = wait_for_ssh(ctx, ctx.ssh, self.connect.timeout)
+        assert self.connect.comm is not None
+        return self.connect.comm
