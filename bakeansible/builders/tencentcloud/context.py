@@ -1,0 +1,67 @@
+"""What a Tencent build discovers while it runs: ids of the resources it made or uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bakeansible.builders.tencentcloud.client import TencentClient
+from bakeansible.builders.tencentcloud.credentials import AccessSettings
+from bakeansible.pipeline.context import BuildContext
+
+TAG_BUILD_ID = "bake:build-id"
+TAG_CREATED_BY = "bake:created-by"
+TAG_EXPIRES_AT = "bake:expires-at"
+
+
+@dataclass
+class TencentContext(BuildContext):
+    """The build context of a ``tencentcloud-cvm`` build.
+
+    Steps fill it in order: ``source_image`` (check source image), ``key_id`` and
+    ``private_key_path`` (key pair), ``vpc_id``, ``subnet_id``, ``security_group_id``,
+    ``instance`` and ``ssh`` (run instance), ``image_id`` and ``images`` (create/copy image).
+    """
+
+    client: TencentClient | None = None
+    access: AccessSettings | None = None
+    zone: str = ""
+    #: bake:build-id, bake:created-by, bake:expires-at: put on every resource bake creates.
+    tags: dict[str, str] = field(default_factory=dict)
+    source_image: Any = None
+    key_id: str = ""
+    key_created: bool = False
+    private_key_path: Path | None = None
+    vpc_id: str = ""
+    vpc_cidr: str = ""
+    subnet_id: str = ""
+    security_group_id: str = ""
+    instance_id: str = ""
+    instance: Any = None
+    image_id: str = ""
+    #: region -> image id, the source region first.
+    images: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_base(cls, base: BuildContext, **extra: Any) -> TencentContext:
+        common = {f.name: getattr(base, f.name) for f in fields(BuildContext)}
+        return cls(**common, **extra)
+
+    @property
+    def api(self) -> TencentClient:
+        assert self.client is not None, "the builder sets the client in new_context"
+        return self.client
+
+    @property
+    def region(self) -> str:
+        return self.api.region
+
+    def journal_data(self, **data: Any) -> dict[str, Any]:
+        """What a later ``bake cleanup`` needs to find and delete a resource (never secrets)."""
+        assert self.access is not None
+        return {**self.access.journal_data(), "tags": dict(self.tags), **data}
+
+    def tag_list(self, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
+        merged = {**(extra or {}), **self.tags}
+        return [{"Key": k, "Value": v} for k, v in merged.items()]

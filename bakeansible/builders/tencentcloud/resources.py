@@ -1,0 +1,205 @@
+"""Idempotent deletion of every Tencent resource kind bake creates.
+
+The steps' cleanups and ``bake cleanup`` (through the reaper's ``@deleter`` registry) share these
+functions. A resource already gone counts as deleted. A journal entry that never got its id (the
+process died between the create call and its answer) is found by its name and its
+``bake:build-id`` tag. Credentials are resolved again from the environment or the tccli profile:
+the journal holds only the region, the endpoints and the profile name.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from bakeansible.builders.tencentcloud.client import (
+    TencentApiError,
+    TencentClient,
+    is_not_found,
+    paginate,
+)
+from bakeansible.builders.tencentcloud.context import TAG_BUILD_ID
+from bakeansible.builders.tencentcloud.credentials import AccessSettings, resolve_credentials
+from bakeansible.builders.tencentcloud.waiters import wait_image_settled, wait_instance_gone
+from bakeansible.pipeline.journal import Resource
+from bakeansible.pipeline.reaper import deleter
+
+log = logging.getLogger(__name__)
+
+#: How long a cleanup waits for a terminated instance to disappear before deleting its network.
+TERMINATE_WAIT = 180.0
+IMAGE_SETTLE_WAIT = 600.0
+
+
+def _quiet(fn: Any, *args: Any) -> bool:
+    """Run a delete call; True if done or already gone. Other errors propagate."""
+    try:
+        fn(*args)
+    except TencentApiError as exc:
+        if is_not_found(exc.code):
+            return True
+        raise
+    return True
+
+
+def delete_instance(client: TencentClient, instance_id: str, *, wait: bool = True) -> None:
+    _quiet(
+        lambda: client.cvm("TerminateInstances", {"InstanceIds": [instance_id]}, cancellable=False)
+    )
+    if wait:
+        try:
+            wait_instance_gone(client, instance_id, TERMINATE_WAIT)
+        except Exception as exc:  # the deletes that follow retry through ResourceInUse anyway
+            log.debug("instance %s still listed: %s", instance_id, exc)
+
+
+def delete_security_group(client: TencentClient, group_id: str) -> None:
+    _quiet(lambda: client.vpc("DeleteSecurityGroup", {"SecurityGroupId": group_id},
+                              cancellable=False))  # fmt: skip
+
+
+def delete_subnet(client: TencentClient, subnet_id: str) -> None:
+    _quiet(lambda: client.vpc("DeleteSubnet", {"SubnetId": subnet_id}, cancellable=False))
+
+
+def delete_vpc(client: TencentClient, vpc_id: str) -> None:
+    _quiet(lambda: client.vpc("DeleteVpc", {"VpcId": vpc_id}, cancellable=False))
+
+
+def delete_key_pair(client: TencentClient, key_id: str) -> None:
+    _quiet(lambda: client.cvm("DeleteKeyPairs", {"KeyIds": [key_id]}, cancellable=False))
+
+
+def delete_image(client: TencentClient, image_id: str) -> None:
+    """Cancel its shares, wait until it is not CREATING/SYNCING, then delete it."""
+    image = wait_image_settled(client, image_id, IMAGE_SETTLE_WAIT)
+    if image is None:
+        return
+    try:
+        shares = client.cvm(
+            "DescribeImageSharePermission", {"ImageId": image_id}, cancellable=False
+        ).SharePermissionSet
+    except TencentApiError as exc:
+        if is_not_found(exc.code):
+            return
+        shares = None  # not fatal: DeleteImages will say if the image is still shared
+    accounts = [s.AccountId for s in shares or []]
+    if accounts:
+        client.cvm(
+            "ModifyImageSharePermission",
+            {"ImageId": image_id, "AccountIds": accounts, "Permission": "CANCEL"},
+            cancellable=False,
+        )
+    _quiet(lambda: client.cvm("DeleteImages", {"ImageIds": [image_id]}, cancellable=False))
+
+
+def find_images_by_name(client: TencentClient, name: str, **kw: Any) -> list[Any]:
+    """Private images whose name is exactly ``name`` (the filter is fuzzy; every page is read)."""
+    filters = [
+        {"Name": "image-name", "Values": [name]},
+        {"Name": "image-type", "Values": ["PRIVATE_IMAGE"]},
+    ]
+    images = paginate(client, "cvm", "DescribeImages", {"Filters": filters}, "ImageSet", **kw)
+    return [img for img in images if img.ImageName == name]
+
+
+# -- bake cleanup ----------------------------------------------------------------------------
+
+
+def client_for(data: dict[str, Any]) -> TencentClient:
+    """A client for a journaled resource, with credentials from the environment or profile."""
+    access = AccessSettings.from_journal(data)
+    creds = resolve_credentials(
+        profile=access.profile, shared_credentials_dir=access.shared_credentials_dir
+    )
+    return TencentClient(access, creds)
+
+
+def _tag_filter(data: dict[str, Any]) -> list[dict[str, Any]]:
+    build_id = dict(data.get("tags", {})).get(TAG_BUILD_ID)
+    return [{"Name": f"tag:{TAG_BUILD_ID}", "Values": [build_id]}] if build_id else []
+
+
+def _find(
+    client: TencentClient, service: str, action: str, set_field: str, id_field: str,
+    name_filter: str, name: str, data: dict[str, Any],
+) -> list[str]:  # fmt: skip
+    """Ids of resources named ``name`` carrying this build's tag (for intent-only entries)."""
+    filters = [{"Name": name_filter, "Values": [name]}, *_tag_filter(data)]
+    items = paginate(client, service, action, {"Filters": filters}, set_field, cancellable=False)
+    return [getattr(item, id_field) for item in items]
+
+
+def _ids(res: Resource, client: TencentClient, lookup: tuple[str, ...]) -> list[str]:
+    if res.ident:
+        return [res.ident]
+    name = res.data.get("name")
+    if not name:
+        return []
+    service, action, set_field, id_field, name_filter = lookup
+    return _find(client, service, action, set_field, id_field, name_filter, name, res.data)
+
+
+@deleter("tencent.instance")
+def _reap_instance(res: Resource) -> None:
+    client = client_for(res.data)
+    lookup = ("cvm", "DescribeInstances", "InstanceSet", "InstanceId", "instance-name")
+    for ident in _ids(res, client, lookup):
+        delete_instance(client, ident)
+
+
+@deleter("tencent.security_group")
+def _reap_security_group(res: Resource) -> None:
+    client = client_for(res.data)
+    lookup = ("vpc", "DescribeSecurityGroups", "SecurityGroupSet", "SecurityGroupId",
+              "security-group-name")  # fmt: skip
+    for ident in _ids(res, client, lookup):
+        delete_security_group(client, ident)
+
+
+@deleter("tencent.subnet")
+def _reap_subnet(res: Resource) -> None:
+    client = client_for(res.data)
+    lookup = ("vpc", "DescribeSubnets", "SubnetSet", "SubnetId", "subnet-name")
+    for ident in _ids(res, client, lookup):
+        delete_subnet(client, ident)
+
+
+@deleter("tencent.vpc")
+def _reap_vpc(res: Resource) -> None:
+    client = client_for(res.data)
+    lookup = ("vpc", "DescribeVpcs", "VpcSet", "VpcId", "vpc-name")
+    for ident in _ids(res, client, lookup):
+        delete_vpc(client, ident)
+
+
+@deleter("tencent.keypair")
+def _reap_key_pair(res: Resource) -> None:
+    client = client_for(res.data)
+    lookup = ("cvm", "DescribeKeyPairs", "KeyPairSet", "KeyId", "key-name")
+    for ident in _ids(res, client, lookup):
+        delete_key_pair(client, ident)
+
+
+@deleter("tencent.image")
+def _reap_image(res: Resource) -> None:
+    client = client_for(res.data)
+    if res.ident:
+        delete_image(client, res.ident)
+        return
+    name = res.data.get("name")
+    build_id = dict(res.data.get("tags", {})).get(TAG_BUILD_ID)
+    for image in find_images_by_name(client, name, cancellable=False) if name else []:
+        tags = {t.Key: t.Value for t in image.Tags or []}
+        # Copies made by SyncImages may carry no tags; only the journal knows them then.
+        if tags.get(TAG_BUILD_ID) == build_id or res.data.get("copy_of"):
+            delete_image(client, image.ImageId)
+
+
+@deleter("tencent.key_file")
+def _reap_key_file(res: Resource) -> None:
+    path = res.data.get("path")
+    if path:
+        shutil.rmtree(Path(path), ignore_errors=True)
