@@ -39,10 +39,11 @@ def type_schema(tp: Any) -> dict[str, Any]:
         return {"enum": list(args)}
     if origin in (tuple, list) or tp in (tuple, list):
         item = type_schema(args[0]) if args else {}
-        return {"type": "array", "items": item}
+        # "{{user `list_var`}}" alone in a string stands for the variable's list.
+        return {"anyOf": [{"type": "array", "items": item}, _TEMPLATED]}
     if origin is dict or tp is dict:
         value = type_schema(args[1]) if len(args) == 2 else {}
-        return {"type": "object", "additionalProperties": value}
+        return {"anyOf": [{"type": "object", "additionalProperties": value}, _TEMPLATED]}
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         return dataclass_schema(tp)
     if tp is str:
