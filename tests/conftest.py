@@ -1,0 +1,74 @@
+"""Shared fixtures: the base root filesystem (built once per run), isolated state, leak checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hostcheck import HostState, files_under
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def base_rootfs() -> Path:
+    """The cached Debian bookworm base; built once (mmdebstrap) and shared by every test."""
+    from bakeansible.builders.local.rootfs import ensure_base_rootfs
+
+    started = time.monotonic()
+    path = ensure_base_rootfs("bookworm", progress=lambda _m: None)
+    print(f"base root filesystem ready in {time.monotonic() - started:.1f}s: {path}")
+    return path
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private bake state directory (journal, instance dirs) for this test."""
+    path = tmp_path / "state"
+    monkeypatch.setenv("BAKE_STATE_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path, state_dir: Path) -> Path:
+    """A copy of the repository's playbooks/ and roles/ in a fresh project directory."""
+    proj = tmp_path / "project"
+    proj.mkdir()
+    shutil.copytree(REPO / "playbooks", proj / "playbooks")
+    shutil.copytree(REPO / "roles", proj / "roles")
+    return proj
+
+
+@pytest.fixture
+def no_leaks(state_dir: Path) -> Iterator[None]:
+    """Assert that the test left no container process, mount, propagation dir or instance dir."""
+    before = HostState.read()
+    yield
+    deadline = time.monotonic() + 10
+    while True:
+        leaks = HostState.read().leaks_since(before)
+        if not leaks or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    instances = files_under(state_dir / "instances")
+    if instances:
+        leaks.append(f"instance files left: {[str(p) for p in instances[:5]]}")
+    assert not leaks, "; ".join(leaks)
+
+
+def bake_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("BAKE_LOG", None)
+    env.update(extra)
+    return env
