@@ -134,7 +134,8 @@ class StepMountRootfs(Step[LocalContext]):
         assert ctx.workdir is not None and ctx.lower is not None
         ctx.machine = f"bake-{ctx.build_id[:12]}"
         ctx.address = instance.allocate_address()
-        ctx.record_created(ctx.record_intent("local.address", address=ctx.address), ctx.address)
+        self.address_rid = ctx.record_intent("local.address", address=ctx.address)
+        ctx.record_created(self.address_rid, ctx.address)
         self.rid = ctx.record_intent("local.mount", path=str(ctx.root))
         instance.mount_overlay(ctx.lower, ctx.workdir / "upper", ctx.workdir / "work", ctx.root)
         ctx.record_created(self.rid, str(ctx.root))
@@ -155,6 +156,7 @@ class StepMountRootfs(Step[LocalContext]):
             ctx.ui.error(f"{exc}; unmount it manually (umount -l {ctx.root}).")
             return
         ctx.record_gone(getattr(self, "rid", None))
+        ctx.record_gone(getattr(self, "address_rid", None))
 
 
 class StepBootContainer(Step[LocalContext]):

@@ -248,7 +248,9 @@ def test_guards_reach_load_template(tmp_path: Path, fixtures: Path) -> None:
         assert message in issue.message
 
 
-def test_loading_creates_nothing(tmp_path: Path, fixtures: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loading_creates_nothing(
+    tmp_path: Path, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bake.yml").write_text((fixtures / "bad-many.yml").read_text())
     before = sorted(p.name for p in tmp_path.rglob("*"))
@@ -258,7 +260,9 @@ def test_loading_creates_nothing(tmp_path: Path, fixtures: Path, monkeypatch: py
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
-def test_env_defaults_to_process_environment(fixtures: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_defaults_to_process_environment(
+    fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BAKE_VAR_suite", "trixie")
     t = load_template(fixtures / "bake-two-builds.yml", now=NOW)
     assert t.builds[0].config.source == "debian:trixie"

@@ -36,7 +36,9 @@ def test_bad_fixtures_fail(validator, fixtures: Path, name: str) -> None:  # noq
 
 def test_field_docs_defaults_and_aliases() -> None:
     build = template_schema()["$defs"]["build"]
-    local = next(b["then"] for b in build["allOf"] if b["if"]["properties"]["type"]["const"] == "local")
+    local = next(
+        b["then"] for b in build["allOf"] if b["if"]["properties"]["type"]["const"] == "local"
+    )
     props = local["properties"]
     assert props["image_name"]["default"] == "bake-image"
     assert props["image_name"]["description"]

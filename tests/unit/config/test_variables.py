@@ -27,9 +27,7 @@ DECLS = [
 
 def resolve(decls=DECLS, **kw):  # noqa: ANN001, ANN201
     kw.setdefault("env", {})
-    return resolve_variables(
-        decls, ctx=Context(now=NOW, env=kw["env"]), file="t.yml", **kw
-    )
+    return resolve_variables(decls, ctx=Context(now=NOW, env=kw["env"]), file="t.yml", **kw)
 
 
 def test_precedence(tmp_path: Path) -> None:
