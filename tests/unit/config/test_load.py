@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -266,7 +265,6 @@ def test_env_defaults_to_process_environment(
     monkeypatch.setenv("BAKE_VAR_suite", "trixie")
     t = load_template(fixtures / "bake-two-builds.yml", now=NOW)
     assert t.builds[0].config.source == "debian:trixie"
-    assert os.environ["BAKE_VAR_suite"] == "trixie"
 
 
 # --- bake --playbook --------------------------------------------------------------------------
@@ -295,3 +293,13 @@ def test_playbook_appended_to_every_build(tmp_path: Path, fixtures: Path) -> Non
 def test_playbook_missing(tmp_path: Path) -> None:
     with pytest.raises(BakeError, match="not found"):
         playbook_template(tmp_path / "nope.yml")
+
+
+def test_load_var_args(fixtures: Path) -> None:
+    from bakeansible.config.load import load_var_args
+
+    values = load_var_args(["suite=cli", "x=1"], [fixtures / "vars.json"])
+    assert values == {"suite": "cli", "packages": ["a", "b"], "x": "1"}
+    with pytest.raises(ConfigError) as exc:
+        load_var_args(["bad"], [fixtures / "missing.json"])
+    assert len(exc.value.issues) == 2
