@@ -22,6 +22,7 @@ from bakeansible.config.durations import parse_duration
 from bakeansible.config.interpolate import Context, InterpolationError, render, render_tree
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, ProvisionerSpec, Template
 from bakeansible.config.positions import Document, Positions, child_path, load_document
+from bakeansible.config.selection import matches, select_names
 from bakeansible.config.variables import (
     declare_bake_variables,
     declare_packer_variables,
@@ -376,31 +377,10 @@ class _Loader:
     # --- selecting and decoding --------------------------------------------------------------
 
     def select(self, builds: list[_Raw], only: Sequence[str], except_: Sequence[str]) -> list[_Raw]:
-        only_p = split_patterns(only)
-        except_p = split_patterns(except_)
-        if not only_p and not except_p:
-            return builds
-        chosen = [
-            b
-            for b in builds
-            if (not only_p or any(fnmatchcase(b.name, p) for p in only_p))
-            and not any(fnmatchcase(b.name, p) for p in except_p)
-        ]
-        if builds and not chosen:
-            flags = []
-            if only_p:
-                flags.append(f"-only={','.join(only_p)}")
-            if except_p:
-                flags.append(f"-except={','.join(except_p)}")
-            names = ", ".join(b.name for b in builds)
-            self.issues.append(
-                ConfigIssue(
-                    "<command line>",
-                    "",
-                    f"No builds to run: {' '.join(flags)} left none of: {names}",
-                )
-            )
-        return chosen
+        names, issue = select_names([b.name for b in builds], only, except_)
+        if issue:
+            self.issues.append(issue)
+        return [b for b in builds if b.name in names]
 
     def decode_options(self, cls: type, options: Mapping[str, Any], path: str, ctx: Context) -> Any:
         rendered, issues = render_tree(
@@ -419,9 +399,9 @@ class _Loader:
         ctx = self.ctx.for_build(raw.name, raw.type)
         cls = config_types.builder_config_class(raw.type)
         config = self.decode_options(cls, raw.options, raw.path, ctx) if cls else None
-        chosen = [p for p in provisioners if _applies(p, raw.name)] + raw.own
+        chosen = [p for p in provisioners if matches(raw.name, p.only, p.except_)] + raw.own
         provs = tuple(spec for p in chosen if (spec := self.provisioner_spec(p, ctx, raw.name)))
-        chosen_post = [p for p in post if _applies(p, raw.name)] + raw.own_post
+        chosen_post = [p for p in post if matches(raw.name, p.only, p.except_)] + raw.own_post
         posts = tuple(spec for p in chosen_post if (spec := self.post_processor_spec(p, ctx)))
         return BuildSpec(raw.name, raw.type, config, provs, posts)
 
@@ -468,21 +448,10 @@ def sort_issues(issues: Sequence[ConfigIssue]) -> list[ConfigIssue]:
     return sorted(unique, key=lambda i: (i.file, i.line is None, i.line or 0, i.column or 0))
 
 
-def _applies(raw: _Raw, build: str) -> bool:
-    if raw.only and not any(fnmatchcase(build, p) for p in raw.only):
-        return False
-    return not any(fnmatchcase(build, p) for p in raw.except_)
-
-
 def _ctx_replace(ctx: Context, **changes: Any) -> Context:
     from dataclasses import replace
 
     return replace(ctx, **changes)
-
-
-def split_patterns(values: Sequence[str]) -> tuple[str, ...]:
-    """``-only a,b -only c`` → ``("a", "b", "c")``."""
-    return tuple(p.strip() for v in values for p in v.split(",") if p.strip())
 
 
 def load_template(
