@@ -200,6 +200,7 @@ class TencentClient:
         request._deserialize(params)
         started = time.monotonic()
         attempt = 0
+        waited = 0.0
         while True:
             if cancellable:
                 self._check_cancelled()
@@ -212,7 +213,7 @@ class TencentClient:
                 rid = exc.get_request_id()
                 message = str(exc.get_message())[:500]
                 delay = self.policy.delay(attempt, self._rng)
-                elapsed = time.monotonic() - started
+                elapsed = max(time.monotonic() - started, waited)
                 if (
                     retry
                     and is_retryable(code)
@@ -224,6 +225,7 @@ class TencentClient:
                         service, action, code, rid, attempt, delay,
                     )  # fmt: skip
                     self._wait(delay, cancellable)
+                    waited += delay
                     continue
                 log.debug("%s %s failed: %s (RequestId %s)", service, action, code, rid)
                 raise TencentApiError(action, code, message, rid, attempt) from None
