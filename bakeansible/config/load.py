@@ -9,8 +9,8 @@ Every problem is collected and raised together as one ``ConfigError``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -20,7 +20,13 @@ from bakeansible.config import types as config_types
 from bakeansible.config.decode import decode, describe_value, suggest
 from bakeansible.config.durations import parse_duration
 from bakeansible.config.interpolate import Context, InterpolationError, render, render_tree
-from bakeansible.config.model import BuildSpec, PostProcessorSpec, ProvisionerSpec, Template
+from bakeansible.config.model import (
+    BuildSpec,
+    PostProcessorSpec,
+    ProvisionerSpec,
+    Template,
+    Variable,
+)
 from bakeansible.config.positions import Document, Positions, child_path, load_document
 from bakeansible.config.selection import matches, select_names
 from bakeansible.config.variables import (
@@ -31,6 +37,7 @@ from bakeansible.config.variables import (
     resolve_variables,
 )
 from bakeansible.errors import ConfigError, ConfigIssue
+from bakeansible.secrets import Masker
 
 PACKER_KEYS = (
     "description",
@@ -89,7 +96,7 @@ class _Loader:
             env=env,
             strict=self.kind == "packer",
         )
-        self.ctx = ctx if now is None else _ctx_replace(ctx, now=now)
+        self.ctx = ctx if now is None else replace(ctx, now=now)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -159,7 +166,7 @@ class _Loader:
         )
         self.issues += issues
         self.notes += notes
-        self.ctx = _ctx_replace(self.ctx, variables={n: v.value for n, v in variables.items()})
+        self.ctx = replace(self.ctx, variables={n: v.value for n, v in variables.items()})
 
         builds = self.read_builds(data.get("builders" if packer else "builds"), packer)
         provisioners = self.read_provisioners(data.get("provisioners"), "provisioners")
@@ -181,7 +188,7 @@ class _Loader:
             spec for raw in post if (spec := self.post_processor_spec(raw, self.ctx))
         )
         if self.issues:
-            raise ConfigError(sort_issues(self.issues))
+            raise ConfigError(mask_issues(sort_issues(self.issues), variables.values()))
         return Template(
             path=self.doc.path,
             variables=variables,
@@ -437,21 +444,22 @@ class _Loader:
         config = self.decode_options(cls, raw.options, raw.path, ctx)
         if config is None:
             return None
-        from dataclasses import asdict
-
         return PostProcessorSpec(raw.type, asdict(config), raw.only, raw.except_)
+
+
+def mask_issues(issues: Sequence[ConfigIssue], variables: Iterable[Variable]) -> list[ConfigIssue]:
+    """Issues with the values of sensitive variables replaced by ``<sensitive>``."""
+    masker = Masker()
+    for var in variables:
+        if var.sensitive and var.value is not None:
+            masker.add(str(var.value))
+    return [replace(i, message=masker.mask(i.message)) for i in issues]
 
 
 def sort_issues(issues: Sequence[ConfigIssue]) -> list[ConfigIssue]:
     """Issues without duplicates, by file, then line and column (those without a line last)."""
     unique = list(dict.fromkeys(issues))
     return sorted(unique, key=lambda i: (i.file, i.line is None, i.line or 0, i.column or 0))
-
-
-def _ctx_replace(ctx: Context, **changes: Any) -> Context:
-    from dataclasses import replace
-
-    return replace(ctx, **changes)
 
 
 def load_template(

@@ -303,3 +303,13 @@ def test_load_var_args(fixtures: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_var_args(["bad"], [fixtures / "missing.json"])
     assert len(exc.value.issues) == 2
+
+
+def test_sensitive_values_masked_in_errors(tmp_path: Path) -> None:
+    path = tmp_path / "t.yml"
+    path.write_text(
+        "variables:\n  level: {default: 'topsecret9', sensitive: true}\n"
+        'builds:\n  - type: local\n    compression_level: "{{user `level`}}"\n'
+    )
+    (issue,) = issues_of(path)
+    assert "topsecret9" not in issue.message and "<sensitive>" in issue.message
