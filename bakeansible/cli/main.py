@@ -9,18 +9,13 @@ import importlib
 import logging
 import os
 import sys
-import traceback
-from collections.abc import Callable, Sequence
-from functools import wraps
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from bakeansible import __version__
-from bakeansible.errors import BakeError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 SUBCOMMANDS = {
     "build": ("bakeansible.cli.build_command", "Build images from a template."),
@@ -33,28 +28,6 @@ SUBCOMMANDS = {
     "builds": ("bakeansible.cli.cleanup_builds", "List running and past builds."),
     "emulator": ("bakeansible.cli.emulator", "Run the local Tencent Cloud emulator."),
 }
-
-
-def debug_enabled() -> bool:
-    return bool(os.environ.get("BAKE_DEBUG") or os.environ.get("BAKE_LOG"))
-
-
-def report_errors(fn: F) -> F:
-    """Turn BakeError into ``Error: ...`` on stderr and exit 1; tracebacks only when debugging."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except BakeError as exc:
-            if debug_enabled():
-                traceback.print_exc()
-            click.secho(f"Error: {exc.message}", fg="red", err=True)
-            if exc.hint:
-                click.echo(f"Hint: {exc.hint}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def setup_logging() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeansible.cli.build import BuildFlags, execute
-from bakeansible.cli.main import report_errors
+from bakeansible.cli.options import run_cli
 from bakeansible.errors import BakeError
 
 
@@ -20,7 +20,7 @@ def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
     return out
 
 
-@report_errors
+@run_cli
 def run_playbook(**kw: Any) -> int:
     from bakeansible.config.load import load_template
     from bakeansible.config.playbook import playbook_template

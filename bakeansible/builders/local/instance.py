@@ -198,6 +198,20 @@ def find_container_init(nspawn_pid: int, timeout: float = 30.0) -> int:
     raise BakeError("systemd-nspawn started but the container's systemd never appeared.")
 
 
+def find_nspawn(machine: str) -> int | None:
+    """The pid of the systemd-nspawn running ``machine``, if any."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"systemd-nspawn") and machine.encode() in argv:
+            return int(entry.name)
+    return None
+
+
 def _children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()

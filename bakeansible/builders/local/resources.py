@@ -49,6 +49,14 @@ def delete_container(res: Resource) -> None:
             pids.append(int(pid))
     init_pid = pids[0] if data.get("init_pid") in pids else None
     nspawn_pid = int(data["nspawn_pid"]) if data.get("nspawn_pid") in pids else None
+    if nspawn_pid is None and not data.get("nspawn_pid"):
+        # Killed between starting nspawn and journaling its pid: find it by machine name.
+        nspawn_pid = instance.find_nspawn(data["machine"])
+    if nspawn_pid is not None and init_pid is None:
+        try:
+            init_pid = instance.find_container_init(nspawn_pid, timeout=2)
+        except Exception:
+            init_pid = None
     instance.kill_container(nspawn_pid, init_pid)
     instance.remove_propagation_dir(data["machine"])
 
