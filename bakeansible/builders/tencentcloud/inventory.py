@@ -1,0 +1,115 @@
+"""A ``bake_cvm`` dynamic inventory for the build's own instance, for the Ansible provisioner.
+
+On a Tencent build, Ansible finds the instance through the same inventory plugin users run
+against their fleets (``inventory_plugins/bake_cvm.py``), filtered to the build's
+``bake:build-id`` tag. The file holds no secret: credentials travel in the environment returned
+beside it, which the provisioner passes to ansible-runner (and masks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bakeansible.builders.tencentcloud.context import TAG_BUILD_ID, TencentContext
+from bakeansible.pipeline.context import BuildContext
+
+#: The plugin's directory in a source checkout (the repository root's inventory_plugins/).
+PLUGIN_DIR = Path(__file__).resolve().parents[3] / "inventory_plugins"
+
+
+@dataclass(frozen=True)
+class BuildInventory:
+    """The inventory file and the environment Ansible needs to read it."""
+
+    path: Path
+    env: dict[str, str] = field(repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+def plugin_dir(project_dir: Path | None = None) -> Path:
+    """The project's own ``inventory_plugins/`` if it has bake_cvm.py, else bake's."""
+    if project_dir is not None and (project_dir / "inventory_plugins" / "bake_cvm.py").is_file():
+        return project_dir / "inventory_plugins"
+    return PLUGIN_DIR
+
+
+def render_inventory(
+    *,
+    region: str,
+    build_id: str,
+    endpoint: str = "",
+    groups: Sequence[str] = ("default",),
+    user: str = "root",
+    port: int = 22,
+    private_key_file: Path | None = None,
+    private_address: bool = False,
+) -> dict[str, object]:
+    """The ``*.bake_cvm.yml`` document selecting the build's running instance."""
+    address = "private_ip_address" if private_address else "public_ip_address"
+    compose: dict[str, str] = {
+        "ansible_host": f"{address} | default(private_ip_address, true)",
+        "ansible_user": repr(user),
+        "ansible_port": str(port),
+    }
+    if private_key_file is not None:
+        compose["ansible_ssh_private_key_file"] = repr(str(private_key_file))
+    doc: dict[str, object] = {
+        "plugin": "bake_cvm",
+        "regions": [region],
+        "filters": {f"tag:{TAG_BUILD_ID}": build_id},
+        "include_states": ["RUNNING"],
+        "hostnames": ["instance-id"],
+        "compose": compose,
+        "groups": {group: "true" for group in groups},
+    }
+    if endpoint:
+        doc["endpoint"] = endpoint
+    return doc
+
+
+def write_build_inventory(
+    ctx: BuildContext,
+    directory: Path,
+    *,
+    groups: Sequence[str] = ("default",),
+    user: str | None = None,
+) -> BuildInventory | None:
+    """Write ``<directory>/build.bake_cvm.yml`` for a Tencent build; None for other builders.
+
+    ``env`` sets ANSIBLE_INVENTORY_PLUGINS/ANSIBLE_INVENTORY_ENABLED and the credentials
+    (TENCENTCLOUD_SECRET_ID/_SECRET_KEY/_SESSION_TOKEN); ``secrets`` lists the values to mask.
+    """
+    if not isinstance(ctx, TencentContext) or ctx.client is None or ctx.access is None:
+        return None
+    ssh = ctx.ssh
+    private = bool(
+        ssh and ctx.instance is not None and ssh.host in (ctx.instance.PrivateIpAddresses or [])
+    )
+    doc = render_inventory(
+        region=ctx.region,
+        build_id=ctx.build_id,
+        endpoint=ctx.access.cvm_endpoint,
+        groups=groups,
+        user=user or (ssh.user if ssh else "root"),
+        port=ssh.port if ssh else 22,
+        private_key_file=ssh.private_key_path if ssh else None,
+        private_address=private,
+    )
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / "build.bake_cvm.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    creds = ctx.client._creds
+    env = {
+        "ANSIBLE_INVENTORY_PLUGINS": str(plugin_dir(ctx.project_dir)),
+        "ANSIBLE_INVENTORY_ENABLED": "bake_cvm,host_list,script,auto,yaml,ini",
+        "TENCENTCLOUD_SECRET_ID": creds.secret_id,
+        "TENCENTCLOUD_SECRET_KEY": creds.secret_key,
+    }
+    if creds.token:
+        env["TENCENTCLOUD_SESSION_TOKEN"] = creds.token
+    secrets = tuple(s for s in (creds.secret_key, creds.token) if s)
+    return BuildInventory(path, env, secrets)
