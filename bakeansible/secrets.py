@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import shlex
 import threading
 import urllib.parse
@@ -46,3 +47,30 @@ class Masker:
             if form in text:
                 text = text.replace(form, MASK)
         return text
+
+
+_PROCESS_MASKER = Masker()
+
+
+def process_masker() -> Masker:
+    """The masker of this bake process: the CLI, the log handlers and the builds share it."""
+    return _PROCESS_MASKER
+
+
+class MaskingFilter(logging.Filter):
+    """Masks secrets in log records before any handler writes them."""
+
+    def __init__(self, masker: Masker) -> None:
+        super().__init__()
+        self.masker = masker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.masker.mask(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            # Render the traceback now so that secrets inside it are masked too.
+            record.exc_text = self.masker.mask(
+                logging.Formatter().formatException(record.exc_info)
+            )
+            record.exc_info = None
+        return True

@@ -23,7 +23,7 @@ from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.reaper import sweep
 from bakeansible.pipeline.runner import Choice, OnError
 from bakeansible.pipeline.step import Step
-from bakeansible.secrets import Masker
+from bakeansible.secrets import process_masker
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class BuildFlags:
 
 def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
     """Plan (validating everything), run the builds, print the summary; return the exit code."""
-    masker = Masker()
+    masker = process_masker()
     for secret in template.sensitive_values():
         masker.add(secret)
     for spec in template.builds:

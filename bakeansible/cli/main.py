@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from bakeansible import __version__
+from bakeansible.secrets import MaskingFilter, process_masker
 
 SUBCOMMANDS = {
     "build": ("bakeansible.cli.build_command", "Build images from a template."),
@@ -37,6 +38,7 @@ def setup_logging() -> None:
         return
     handler: logging.Handler = logging.FileHandler(path) if path else logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskingFilter(process_masker()))
     root = logging.getLogger("bakeansible")
     root.setLevel(logging.DEBUG)
     root.addHandler(handler)
