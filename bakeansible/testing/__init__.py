@@ -1,0 +1,1 @@
+"""Test helpers that users can run too, chiefly the local Tencent Cloud emulator (``tcloud``)."""

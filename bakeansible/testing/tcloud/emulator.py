@@ -1,0 +1,180 @@
+"""``TencentEmulator``: a local Tencent Cloud (cvm + vpc 2017-03-12) that SDK clients can use.
+
+Point a client at it by endpoint only::
+
+    emu = TencentEmulator()
+    emu.start()
+    profile = ClientProfile(httpProfile=HttpProfile(endpoint=emu.host, protocol="http"))
+    client = cvm_client.CvmClient(Credential(emu.secret_id, emu.secret_key), "ap-guangzhou",
+                                  profile)
+
+or give the endpoint with its scheme (``emu.endpoint``, ``http://127.0.0.1:PORT``) to clients
+that only take a URL (tccli ``--endpoint``, bake's ``cvm_endpoint``/``vpc_endpoint``). One
+endpoint serves both services: requests are routed on the service of the signature's credential
+scope, which the SDK takes from the client class, never from the host name.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bakeansible.testing.tcloud.cloud import Cloud, Delays
+from bakeansible.testing.tcloud.faults import Faults
+from bakeansible.testing.tcloud.server import EmulatorServer
+from bakeansible.testing.tcloud.signing import KeyPair
+
+if TYPE_CHECKING:
+    from tencentcloud.common.credential import Credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.cvm.v20170312.cvm_client import CvmClient
+    from tencentcloud.vpc.v20170312.vpc_client import VpcClient
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SECRET_ID = "AKIDEMULATOR0000000000000000000000"
+DEFAULT_SECRET_KEY = "emulator-secret-key-0000000000000"
+DEFAULT_ACCOUNT_ID = "100000000001"
+
+
+class TencentEmulator:
+    """A started-on-demand emulator; ``close()`` destroys every container and temp file."""
+
+    def __init__(
+        self,
+        secret_id: str = DEFAULT_SECRET_ID,
+        secret_key: str = DEFAULT_SECRET_KEY,
+        *,
+        extra_keys: list[KeyPair] | None = None,
+        data_dir: Path | None = None,
+        delays: Delays | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        image_roots: dict[str, Path] | None = None,
+    ) -> None:
+        self.secret_id = secret_id
+        self.secret_key = secret_key
+        self.keys = {k.secret_id: k for k in [KeyPair(secret_id, secret_key), *(extra_keys or [])]}
+        self._own_dir = data_dir is None
+        self.data_dir = (
+            Path(tempfile.mkdtemp(prefix="bake-tcloud-")) if data_dir is None else (data_dir)
+        )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.faults = Faults()
+        self.cloud = Cloud(
+            data_dir=self.data_dir,
+            delays=delays or Delays(),
+            faults=self.faults,
+            account_id=account_id,
+            image_roots=image_roots or {},
+        )
+        self._bind = (host, port)
+        self._server: EmulatorServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # Lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> TencentEmulator:
+        self._server = EmulatorServer(self._bind, self.cloud, self.keys)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="tcloud-emulator", daemon=True
+        )
+        self._thread.start()
+        log.info("Tencent Cloud emulator listening on %s", self.endpoint)
+        return self
+
+    def close(self) -> None:
+        """Stop serving, wait for state machines, destroy containers, remove the data dir."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.cloud.close()
+
+    def __enter__(self) -> TencentEmulator:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Addresses ----------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the emulator first"
+        return int(self._server.server_address[1])
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``: for ``HttpProfile(endpoint=..., protocol="http")``."""
+        return f"{self._bind[0]}:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        """``http://127.0.0.1:PORT``: for clients that take a URL (cvm_endpoint, tccli)."""
+        return f"http://{self.host}"
+
+    # SDK clients --------------------------------------------------------------------------
+
+    def client_profile(
+        self, *, req_method: str = "POST", sign_method: str = "TC3-HMAC-SHA256"
+    ) -> ClientProfile:
+        """A tencentcloud-sdk-python ``ClientProfile`` pointing at this emulator."""
+        from tencentcloud.common.profile.client_profile import ClientProfile
+        from tencentcloud.common.profile.http_profile import HttpProfile
+
+        http = HttpProfile(endpoint=self.host, protocol="http", reqMethod=req_method)
+        return ClientProfile(signMethod=sign_method, httpProfile=http, language="en-US")
+
+    def credential(self) -> Credential:
+        from tencentcloud.common.credential import Credential
+
+        return Credential(self.secret_id, self.secret_key)
+
+    def cvm_client(self, region: str = "ap-guangzhou", **profile: str) -> CvmClient:
+        """A ``CvmClient`` for ``region``; ``profile`` goes to ``client_profile``."""
+        from tencentcloud.cvm.v20170312.cvm_client import CvmClient
+
+        return CvmClient(self.credential(), region, self.client_profile(**profile))
+
+    def vpc_client(self, region: str = "ap-guangzhou", **profile: str) -> VpcClient:
+        """A ``VpcClient`` for ``region``; ``profile`` goes to ``client_profile``."""
+        from tencentcloud.vpc.v20170312.vpc_client import VpcClient
+
+        return VpcClient(self.credential(), region, self.client_profile(**profile))
+
+    # Views --------------------------------------------------------------------------------
+
+    def live_resources(self) -> dict[str, dict[str, list[str]]]:
+        """Regions with resources a client created and did not delete ({} when clean)."""
+        return self.cloud.live_resources()
+
+    @property
+    def call_counts(self) -> dict[str, int]:
+        with self.cloud.lock:
+            return dict(self.cloud.call_counts)
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.call_counts.values())
+
+    def reset_call_counts(self) -> None:
+        with self.cloud.lock:
+            self.cloud.call_counts.clear()
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Wait until every pending state transition has finished."""
+        self.cloud.wait_idle(timeout)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything at once, for debugging."""
+        return {
+            "endpoint": self.endpoint,
+            "resources": self.live_resources(),
+            "calls": self.call_counts,
+            "faults": self.faults.to_dict(),
+        }
