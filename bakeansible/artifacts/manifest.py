@@ -7,7 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bakeansible.pipeline.context import Artifact
 
@@ -46,8 +46,7 @@ def manifest_entry(
 def append_to_manifest(path: Path, entry: dict[str, Any], run_uuid: str) -> None:
     """Add ``entry`` to the manifest at ``path`` (created if missing); safe across processes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    with _locked(path) as fh:
         fh.seek(0)
         text = fh.read()
         try:
@@ -60,4 +59,23 @@ def append_to_manifest(path: Path, entry: dict[str, Any], run_uuid: str) -> None
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
         tmp.replace(path)
-        fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _locked(path: Path) -> IO[str]:
+    """``path`` opened and exclusively locked.
+
+    Writers replace the file (atomically), so the lock must be taken on the file that is at
+    ``path`` *after* the wait: a writer that waited on the replaced inode would read a stale
+    manifest and drop the entries written meanwhile.
+    """
+    while True:
+        fh = path.open("a+")
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            held, current = os.fstat(fh.fileno()), path.stat()
+        except FileNotFoundError:
+            fh.close()
+            continue
+        if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+            return fh
+        fh.close()
