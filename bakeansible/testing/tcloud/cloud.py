@@ -85,6 +85,8 @@ class Cloud:
         self.layers = LayerStore(data_dir / "layers")
         self.instances_dir = data_dir / "instances"
         self.call_counts: Counter[str] = Counter()
+        # The server's wall clock, for signature expiry (tests skew it).
+        self.clock: Callable[[], float] = time.time
         self.closing = threading.Event()
         self._threads: list[threading.Thread] = []
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -90,7 +89,7 @@ def _handle(
     if method not in ("GET", "POST"):
         raise ApiError("UnsupportedOperation", f"HTTP method {method} is not supported.")
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    now = time.time()
+    now = cloud.clock()
     form = method == "GET" or content_type in ("application/x-www-form-urlencoded", "")
     if form:
         raw = query if method == "GET" else body.decode("utf-8", "replace")

@@ -59,11 +59,11 @@ class TencentEmulator:
         self.secret_id = secret_id
         self.secret_key = secret_key
         self.keys = {k.secret_id: k for k in [KeyPair(secret_id, secret_key), *(extra_keys or [])]}
-        self._own_dir = data_dir is None
-        self.data_dir = (
-            Path(tempfile.mkdtemp(prefix="bake-tcloud-")) if data_dir is None else (data_dir)
-        )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Always a fresh directory of our own (inside ``data_dir`` when given), because close()
+        # deletes it whole.
+        if data_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = Path(tempfile.mkdtemp(prefix="bake-tcloud-", dir=data_dir))
         self.faults = Faults()
         self.cloud = Cloud(
             data_dir=self.data_dir,
@@ -81,7 +81,10 @@ class TencentEmulator:
     def start(self) -> TencentEmulator:
         self._server = EmulatorServer(self._bind, self.cloud, self.keys)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="tcloud-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one interval
+            name="tcloud-emulator",
+            daemon=True,
         )
         self._thread.start()
         log.info("Tencent Cloud emulator listening on %s", self.endpoint)

@@ -1,0 +1,34 @@
+"""A started emulator per test (no container is booted by these tests), and SDK helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from bakeansible.testing.tcloud import TencentEmulator
+
+
+@pytest.fixture
+def emu() -> Iterator[TencentEmulator]:
+    emulator = TencentEmulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.close()
+
+
+def call(client: Any, action: str, **params: Any) -> dict[str, Any]:
+    """One action through the SDK's generic JSON entry point; returns ``Response``."""
+    return client.call_json(action, params)["Response"]
+
+
+def api_error(client: Any, action: str, **params: Any) -> TencentCloudSDKException:
+    """The SDK exception raised by the call (fails the test if it succeeds)."""
+    with pytest.raises(TencentCloudSDKException) as info:
+        call(client, action, **params)
+    exc = info.value
+    assert exc.get_request_id(), "every error carries a RequestId"
+    return exc
