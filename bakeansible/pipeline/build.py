@@ -186,11 +186,19 @@ def run_builds(
         for ev in events:
             ev.set()
 
+    def run_one(i: int, ui: Ui) -> BuildResult:
+        result = _guarded_run(planned[i], options, ui, events[i])
+        # Fail fast from the worker itself, before it picks up a build queued behind the limit.
+        if options.fail_fast and not result.ok and not result.cancelled:
+            for ev in events:
+                ev.set()
+        return result
+
     threading.Thread(target=relay, daemon=True).start()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build") as pool:
         futures: dict[Future[BuildResult], int] = {}
         for i, p in enumerate(planned):
-            futures[pool.submit(_guarded_run, p, options, ui_for(p.spec.name), events[i])] = i
+            futures[pool.submit(run_one, i, ui_for(p.spec.name))] = i
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -199,9 +207,6 @@ def run_builds(
                 results[i] = fut.result()
                 if on_done:
                     on_done(results[i])
-                if options.fail_fast and not results[i].ok and not results[i].cancelled:
-                    for ev in events:
-                        ev.set()
     return [results[i] for i in range(len(planned))]
 
 
