@@ -110,6 +110,18 @@ def run_build(
     if options.journal is not None:
         options.journal.start_build(build_id, spec.name, spec.type)
     state = "failed"
+    limit = float(getattr(spec.config, "max_build_time", 0) or 0)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        ctx.ui.error(f"The build exceeded max_build_time ({limit:.0f}s); cancelling it.")
+        cancel.set()
+
+    timer = threading.Timer(limit, expire) if limit > 0 else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
         run_steps(planned.builder.steps(), ctx, options.on_error, options.ask, options.pause)
         result.artifact = ctx.artifact
@@ -117,6 +129,11 @@ def run_build(
         state = "succeeded"
     except BuildCancelled as exc:
         result.error = exc
+        if expired.is_set():
+            result.error = BakeError(
+                f"Build exceeded max_build_time ({limit:.0f}s) and was cancelled and cleaned up.",
+                hint="Raise max_build_time in the build's options if it needs longer.",
+            )
         state = "cancelled"
     except BakeError as exc:
         result.error = exc
@@ -125,6 +142,8 @@ def run_build(
         log.debug("build %s crashed", spec.name, exc_info=exc)
         result.error = BakeError(f"Internal error: {type(exc).__name__}: {exc}")
     finally:
+        if timer is not None:
+            timer.cancel()
         if options.journal is not None:
             options.journal.finish_build(build_id, state)
         result.duration = time.monotonic() - started

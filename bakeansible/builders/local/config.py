@@ -32,3 +32,6 @@ class LocalConfig:
     mirror: str = opt("", doc="Debian mirror for the base (default: mmdebstrap's).")
     remove_apt_lists: bool = opt(True, doc="Leave /var/lib/apt/lists/* out of the image.")
     compression_level: int = opt(3, doc="zstd compression level (1-19).")
+    max_build_time: float = opt(
+        7200.0, doc="Seconds after which the whole build is cancelled and cleaned up."
+    )

@@ -69,3 +69,56 @@ def test_kill9_then_cleanup_leaves_nothing(
     assert journal.builds()[0].state == "crashed"
     # The image of a build that never finished is not kept.
     assert not list((project / "output").glob("*.tar.zst*"))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("header", STEP_HEADERS)
+def test_signal_at_each_step_cleans_up_without_help(
+    project: Path, state_dir: Path, no_leaks: None, header: str, signum: signal.Signals
+) -> None:
+    """SIGINT/SIGTERM at the start of every step: bake itself removes everything."""
+    playbook = project / "playbooks/quick.yml"
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: Write a file\n      ansible.builtin.copy:\n"
+        "        dest: /etc/baked\n        content: yes\n"
+    )
+    proc = subprocess.Popen(
+        ["bake", "--playbook", "playbooks/quick.yml", "-color=false"], cwd=project,
+        env=bake_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if header in line:
+            proc.send_signal(signum)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    out = "".join(seen) + rest
+    assert proc.returncode == 1, out
+    assert "Traceback" not in out
+    journal = Journal(state_dir / "journal.sqlite")
+    assert journal.open_resources() == [], out
+    assert journal.builds()[0].state == "cancelled", out
+    assert not list((project / "output").glob("*.tar.zst*"))
+
+
+def test_max_build_time_cancels_and_cleans_up(
+    project: Path, state_dir: Path, no_leaks: None
+) -> None:
+    (project / "playbooks/slow.yml").write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: Take too long\n      ansible.builtin.command: sleep 300\n"
+    )
+    (project / "bake.yml").write_text(
+        "builds:\n  - name: slow\n    type: local\n    image_name: slow\n"
+        "    max_build_time: 8\n"
+    )
+    result = subprocess.run(
+        ["bake", "--playbook", "playbooks/slow.yml", "-color=false"], cwd=project,
+        env=bake_env(), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "exceeded max_build_time (8s)" in result.stdout
+    assert Journal(state_dir / "journal.sqlite").open_resources() == []
