@@ -31,7 +31,9 @@ provisioners:
     inline:
       - 'echo "raw: $DB_PASSWORD"'
       - 'printf %s "$DB_PASSWORD" | base64'
-      - 'python3 -c "import json,os,urllib.parse; v=os.environ[\\"DB_PASSWORD\\"]; print(json.dumps(v)); print(urllib.parse.quote(v, safe=\\"\\"))"'
+  - type: shell
+    environment_vars: ["DB_PASSWORD={{user `db_password`}}"]
+    script: encode.py
 """
 
 PLAYBOOK = """\
@@ -49,8 +51,18 @@ PLAYBOOK = """\
 """
 
 
+ENCODER = """\
+#!/usr/bin/env python3
+import json, os, urllib.parse
+v = os.environ["DB_PASSWORD"]
+print(json.dumps(v))
+print(urllib.parse.quote(v, safe=""))
+"""
+
+
 def test_no_secret_anywhere(project: Path, state_dir: Path, no_leaks: None, tmp_path: Path) -> None:
     (project / "bake.yml").write_text(TEMPLATE)
+    (project / "encode.py").write_text(ENCODER)
     (project / "playbooks/leak.yml").write_text(PLAYBOOK)
     log = tmp_path / "debug.log"
     outputs = []
