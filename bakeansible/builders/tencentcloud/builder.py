@@ -156,7 +156,7 @@ class TencentCvmBuilder:
         region = self._access.region if self._access else c.region
         endpoint = self._access.cvm_endpoint if self._access else c.cvm_api_endpoint()
         steps: list[Step[Any]] = [
-            StepPreValidate(c.image_name, c.zone, c.copy_regions(region)),
+            StepPreValidate(c.image_name, c.zone, c.copy_regions(region), c.instance_type),
             StepCheckSourceImage(c.source_image_id, c.source_image_name),
             StepConfigKeyPair(
                 self.name(c.temporary_key_pair_name),

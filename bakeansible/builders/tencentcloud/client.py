@@ -58,8 +58,20 @@ NOT_FOUND_FRAGMENTS = ("NotFound", "NotExist")
 NOT_FOUND_CODES = frozenset({"InvalidInstanceId.NotFound", "InvalidImageId.NotFound"})
 
 
-def is_retryable(code: str) -> bool:
-    """Whether an API error code is worth another try (Packer's list, plus pending states)."""
+#: A network error is retried only this often: a wrong endpoint should fail in seconds.
+NETWORK_ATTEMPTS = 5
+_PERMANENT_NETWORK = ("SSLError", "WRONG_VERSION_NUMBER", "CERTIFICATE_VERIFY_FAILED", "InvalidURL")
+
+
+def is_retryable(code: str, message: str = "") -> bool:
+    """Whether an API error is worth another try (Packer's codes, plus pending states).
+
+    A TLS failure or a malformed URL is a configuration problem and is not retried.
+    """
+    if code in ("ClientNetworkError", "ClientError.NetworkError") and any(
+        p in message for p in _PERMANENT_NETWORK
+    ):
+        return False
     return code in RETRYABLE_CODES or any(f in code for f in RETRYABLE_FRAGMENTS)
 
 
@@ -214,10 +226,13 @@ class TencentClient:
                 message = str(exc.get_message())[:500]
                 delay = self.policy.delay(attempt, self._rng)
                 elapsed = max(time.monotonic() - started, waited)
+                limit = self.policy.max_attempts
+                if code in ("ClientNetworkError", "ServerNetworkError"):
+                    limit = min(limit, NETWORK_ATTEMPTS)
                 if (
                     retry
-                    and is_retryable(code)
-                    and attempt < self.policy.max_attempts
+                    and is_retryable(code, message)
+                    and attempt < limit
                     and elapsed + delay <= self.policy.max_elapsed
                 ):
                     log.debug(
@@ -254,12 +269,11 @@ class TencentClient:
         endpoint = {"cvm": self.access.cvm_endpoint, "vpc": self.access.vpc_endpoint}.get(
             service, self.access.cvm_endpoint if service == "sts" else ""
         )
-        http = HttpProfile(reqTimeout=self._req_timeout)
-        if endpoint:
-            scheme, host = split_endpoint(endpoint)
-            http.endpoint = host
-            if scheme:
-                http.protocol = scheme
+        scheme, host = split_endpoint(endpoint) if endpoint else (None, None)
+        # keepAlive: one TCP connection per client instead of one per call.
+        http = HttpProfile(
+            protocol=scheme, endpoint=host, reqTimeout=self._req_timeout, keepAlive=True
+        )
         profile = ClientProfile(httpProfile=http, language="en-US")
         cred = credential.Credential(
             self._creds.secret_id, self._creds.secret_key, self._creds.token

@@ -15,9 +15,16 @@ class StepPreValidate(Step[TencentContext]):
     is read and only an exact name counts.
     """
 
-    def __init__(self, image_name: str, zone: str, copy_regions: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        image_name: str,
+        zone: str,
+        copy_regions: list[str] | None = None,
+        instance_type: str = "",
+    ) -> None:
         self.image_name = image_name
         self.zone = zone
+        self.instance_type = instance_type
         self.copy_regions = list(copy_regions or [])
         self.title = f"Trying to check image name: {image_name}..."
 
@@ -29,6 +36,8 @@ class StepPreValidate(Step[TencentContext]):
                 f"Unknown zone {self.zone!r} in region {ctx.region}.",
                 hint="Available zones: " + (", ".join(names) or "none"),
             )
+        if self.instance_type:
+            self._check_instance_type(ctx)
         # Copies keep the name, and names are unique per region: check the copy regions too.
         for region in [ctx.region, *self.copy_regions]:
             client = ctx.api if region == ctx.region else ctx.api.for_region(region)
@@ -43,3 +52,17 @@ class StepPreValidate(Step[TencentContext]):
                 ctx.ui.message(f"Deleting existing image {image.ImageId} in {region} (-force)")
                 delete_image(client, image.ImageId)
         ctx.ui.message("Image name: useable")
+
+    def _check_instance_type(self, ctx: TencentContext) -> None:
+        """Fail before anything is created if the zone does not offer the instance type."""
+        filters = [
+            {"Name": "zone", "Values": [self.zone]},
+            {"Name": "instance-type", "Values": [self.instance_type]},
+        ]
+        resp = ctx.api.cvm("DescribeInstanceTypeConfigs", {"Filters": filters})
+        if not resp.InstanceTypeConfigSet:
+            raise StepError(
+                f"Instance type {self.instance_type} is not offered in zone {self.zone}.",
+                hint="Choose another instance_type or zone (tccli cvm "
+                "DescribeInstanceTypeConfigs lists them).",
+            )
