@@ -27,6 +27,7 @@ from bakeansible.testing.tcloud.catalog import REGIONS
 from bakeansible.testing.tcloud.errors import ApiError
 from bakeansible.testing.tcloud.faults import Faults
 from bakeansible.testing.tcloud.images import LayerStore
+from bakeansible.testing.tcloud.signing import KeyPair
 from bakeansible.testing.tcloud.state import Image, Instance, RegionState, Subnet
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,11 @@ class Cloud:
         faults: Faults,
         account_id: str,
         image_roots: dict[str, Path],
+        keys: dict[str, KeyPair],
     ) -> None:
         self.data_dir = data_dir
+        # API keys accepted; AssumeRole adds temporary ones.
+        self.keys = keys
         self.delays = delays
         self.faults = faults
         self.account_id = account_id

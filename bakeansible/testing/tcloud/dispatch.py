@@ -15,12 +15,13 @@ from bakeansible.testing.tcloud import (  # noqa: F401
     actions_cvm,
     actions_images,
     actions_keypairs,
+    actions_sts,
     actions_vpc,
 )
 from bakeansible.testing.tcloud.cloud import Call, Cloud
 from bakeansible.testing.tcloud.errors import ApiError, missing
 from bakeansible.testing.tcloud.params import unflatten, validate
-from bakeansible.testing.tcloud.router import API_VERSION, find
+from bakeansible.testing.tcloud.router import API_VERSIONS, find
 from bakeansible.testing.tcloud.signing import KeyPair, verify_legacy, verify_tc3
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def _handle(
         raise ApiError("InvalidAction", f"The action `{action_name}` is not supported.")
     if not version:
         raise missing("Version")
-    if version != API_VERSION:
+    if version != API_VERSIONS[act.service]:
         raise ApiError("NoSuchVersion", f"Version `{version}` of {act.service} does not exist.")
     if act.needs_region and not region_name:
         raise missing("Region")

@@ -71,6 +71,7 @@ class TencentEmulator:
             faults=self.faults,
             account_id=account_id,
             image_roots=image_roots or {},
+            keys=self.keys,
         )
         self._bind = (host, port)
         self._server: EmulatorServer | None = None
@@ -79,7 +80,7 @@ class TencentEmulator:
     # Lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> TencentEmulator:
-        self._server = EmulatorServer(self._bind, self.cloud, self.keys)
+        self._server = EmulatorServer(self._bind, self.cloud)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},  # shutdown() waits up to one interval

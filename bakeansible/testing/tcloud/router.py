@@ -10,7 +10,7 @@ from typing import Any
 from bakeansible.testing.tcloud.cloud import Call
 from bakeansible.testing.tcloud.params import struct
 
-API_VERSION = "2017-03-12"
+API_VERSIONS = {"cvm": "2017-03-12", "vpc": "2017-03-12", "sts": "2018-08-13"}
 
 Handler = Callable[[Call], dict[str, Any]]
 
@@ -26,7 +26,7 @@ class Action:
     needs_region: bool = True
 
 
-ACTIONS: dict[str, dict[str, Action]] = {"cvm": {}, "vpc": {}}
+ACTIONS: dict[str, dict[str, Action]] = {service: {} for service in API_VERSIONS}
 
 
 def action(

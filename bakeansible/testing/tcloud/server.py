@@ -16,27 +16,24 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from bakeansible.testing.tcloud import dispatch
 from bakeansible.testing.tcloud.cloud import Cloud
-from bakeansible.testing.tcloud.signing import KeyPair
 
 log = logging.getLogger(__name__)
 
 
 class EmulatorServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its cloud and key pairs."""
+    """A threading HTTP server that knows its cloud."""
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], cloud: Cloud, keys: Mapping[str, KeyPair]):
+    def __init__(self, address: tuple[str, int], cloud: Cloud):
         super().__init__(address, _Handler)
         self.cloud = cloud
-        self.keys = keys
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -66,7 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         outcome = dispatch.handle(
             self.server.cloud,
-            self.server.keys,
+            self.server.cloud.keys,
             method=method,
             path=parts.path or "/",
             query=parts.query,

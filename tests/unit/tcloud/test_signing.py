@@ -166,3 +166,25 @@ def test_wrong_version(emu: TencentEmulator) -> None:
     client = emu.cvm_client()
     client._apiVersion = "2099-01-01"
     assert api_error(client, "DescribeZones").code == "NoSuchVersion"
+
+
+def test_assume_role_credentials_are_accepted(emu: TencentEmulator) -> None:
+    from tencentcloud.sts.v20180813.sts_client import StsClient
+
+    sts = StsClient(emu.credential(), "ap-guangzhou", emu.client_profile())
+    creds = call(
+        sts,
+        "AssumeRole",
+        RoleArn="qcs::cam::uin/100000000001:roleName/packer",
+        RoleSessionName="bake",
+        DurationSeconds=900,
+    )["Credentials"]
+    temp = Credential(creds["TmpSecretId"], creds["TmpSecretKey"], creds["Token"])
+    client = cvm_client.CvmClient(temp, "ap-guangzhou", emu.client_profile())
+    assert call(client, "DescribeZones")["TotalCount"]
+    without_token = Credential(creds["TmpSecretId"], creds["TmpSecretKey"])
+    client = cvm_client.CvmClient(without_token, "ap-guangzhou", emu.client_profile())
+    assert api_error(client, "DescribeZones").code == "AuthFailure.TokenFailure"
+    assert api_error(sts, "AssumeRole", RoleArn="nope", RoleSessionName="bake").code == (
+        "InvalidParameter.ParamError"
+    )
