@@ -122,3 +122,40 @@ def test_max_build_time_cancels_and_cleans_up(
     assert result.returncode == 1, result.stdout
     assert "exceeded max_build_time (8s)" in result.stdout
     assert Journal(state_dir / "journal.sqlite").open_resources() == []
+
+
+def test_two_bakes_share_the_journal(project: Path, state_dir: Path, no_leaks: None) -> None:
+    """Two bake processes at once: one is killed, `bake cleanup` leaves the other alone."""
+    (project / "playbooks/slow.yml").write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: Wait a little\n      ansible.builtin.command: sleep 15\n"
+    )
+
+    def start(name: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            ["bake", "--playbook", "playbooks/slow.yml", "--image-name", name, "-color=false"],
+            cwd=project, env=bake_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    victim, survivor = start("victim"), start("survivor")
+    for proc in (victim, survivor):
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "Provisioning with Ansible" in line:
+                break
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(30)
+    cleanup = subprocess.run(
+        ["bake", "cleanup"], cwd=project, env=bake_env(), capture_output=True, text=True,
+        timeout=120,
+    )
+    assert cleanup.returncode == 0, cleanup.stderr
+    assert "still running" in cleanup.stdout
+    rest, _ = survivor.communicate(timeout=300)
+    assert survivor.returncode == 0, rest
+    assert (project / "output/survivor.tar.zst").is_file()
+    journal = Journal(state_dir / "journal.sqlite")
+    assert journal.open_resources() == []
+    states = sorted(b.state for b in journal.builds())
+    assert states == ["crashed", "succeeded"]
