@@ -95,19 +95,15 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
     started = time.monotonic()
 
     def on_done(result: BuildResult) -> None:
-        ui = console.ui_for(result.name) if flags.machine else None
         if flags.machine:
-            assert ui is not None
-            return
+            return  # the summary records say it all
         took = human_duration(result.duration)
         if result.ok:
             console.write(f"Build '{result.name}' finished after {took}.")
         elif result.cancelled:
             console.write(f"Build '{result.name}' was cancelled after {took}.", fg="red")
         else:
-            console.write(f"Build '{result.name}' errored after {took}: ", fg="red")
-            assert result.error is not None
-            console.write(f"  {result.error}", fg="red")
+            console.write(f"Build '{result.name}' errored after {took}: {result.error}", fg="red")
 
     results = run_builds(planned, options, console.ui_for, cancel, on_done)
     _print_summary(console, results, time.monotonic() - started, cancel.is_set())
