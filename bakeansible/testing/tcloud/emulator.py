@@ -41,7 +41,14 @@ DEFAULT_ACCOUNT_ID = "100000000001"
 
 
 class TencentEmulator:
-    """A started-on-demand emulator; ``close()`` destroys every container and temp file."""
+    """A started-on-demand emulator; ``close()`` destroys every container and temp file.
+
+    ``secret_id``/``secret_key`` is the key pair it accepts (``extra_keys`` adds more, with a
+    session token if wanted). ``data_dir`` is the parent of the emulator's own fresh
+    directory (instances, image layers), which ``close()`` deletes. ``delays`` sets the state
+    machines' timing. ``port`` 0 picks a free port. ``image_roots`` maps public image ids to
+    root filesystems to boot them from (the Debian 12 image uses the cached Debian base).
+    """
 
     def __init__(
         self,
