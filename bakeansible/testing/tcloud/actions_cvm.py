@@ -223,17 +223,17 @@ def run_instances(call: Call) -> dict[str, Any]:
     if vpc_spec is None:
         vpc, subnet = default_network(region, zone)
     else:
-        vpc = region.vpcs.get(vpc_spec["VpcId"])
-        if vpc is None:
+        if vpc_spec["VpcId"] not in region.vpcs:
             raise ApiError(
                 "InvalidParameterValue.VpcIdNotExist", f"VPC `{vpc_spec['VpcId']}` not found."
             )
-        subnet = region.subnets.get(vpc_spec["SubnetId"])
-        if subnet is None:
+        if vpc_spec["SubnetId"] not in region.subnets:
             raise ApiError(
                 "InvalidParameterValue.SubnetNotExist",
                 f"Subnet `{vpc_spec['SubnetId']}` not found.",
             )
+        vpc = region.vpcs[vpc_spec["VpcId"]]
+        subnet = region.subnets[vpc_spec["SubnetId"]]
         if subnet.vpc_id != vpc.id:
             raise ApiError(
                 "InvalidParameterValue.VpcIdSubnetIdNotMatch",

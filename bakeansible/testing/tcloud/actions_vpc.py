@@ -31,7 +31,7 @@ from bakeansible.testing.tcloud.state import (
 )
 
 _PRIVATE_RANGES = tuple(
-    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 _FILTER_CODE = "InvalidParameter.FilterInvalidKey"
 

@@ -62,7 +62,8 @@ def unflatten(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
                 node[part] = nxt
             node = nxt
         node[parts[-1]] = value
-    return _listify(root)
+    result: dict[str, Any] = _listify(root)
+    return result
 
 
 def _listify(node: Any) -> Any:
