@@ -1,0 +1,169 @@
+"""The seed's Tencent template, built with ``bake build`` against the emulator, end to end.
+
+Real SDK, real signatures, real SSH into a real container. The template is the seed's with only
+what the emulator decides changed: its Debian 12 public image, an instance type it offers, and
+apt instead of yum. The endpoint comes from TENCENTCLOUD_ENDPOINT, so the template itself is the
+one a user would run against the cloud.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from bakeansible.builders.tencentcloud.client import TencentClient
+from bakeansible.builders.tencentcloud.credentials import AccessSettings, Credentials
+from bakeansible.builders.tencentcloud.resources import delete_image, find_images_by_name
+from bakeansible.pipeline.journal import Journal
+from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
+from tests.conftest import bake_env
+
+SEED = Path("/work/shared/fixtures/seed-cvm-template.json")
+REPO_SEED = Path(__file__).resolve().parents[2] / "fixtures/templates/packer-seed-cvm.json"
+
+
+def seed_template(image_name: str, inline: list[str], source: str = DEBIAN_12_IMAGE_ID) -> dict:
+    """The seed template, adapted to the emulator's catalogue (image, type, package manager)."""
+    template = json.loads(REPO_SEED.read_text())
+    builder = template["builders"][0]
+    builder.update(source_image_id=source, instance_type="S5.MEDIUM2", image_name=image_name)
+    template["provisioners"] = [{"type": "shell", "inline": inline}]
+    return template
+
+
+def emulator_env(emu: TencentEmulator, **extra: str) -> dict[str, str]:
+    """Credentials the way the seed reads them (TENCENTCLOUD_ACCESS_KEY), and the endpoint."""
+    return bake_env(
+        TENCENTCLOUD_ACCESS_KEY=emu.secret_id,
+        TENCENTCLOUD_SECRET_KEY=emu.secret_key,
+        TENCENTCLOUD_ENDPOINT=emu.endpoint,
+        **extra,
+    )
+
+
+def run_bake(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bake", *args], cwd=cwd, capture_output=True, text=True, timeout=900, env=env
+    )
+
+
+def client(emu: TencentEmulator, region: str = "ap-guangzhou") -> TencentClient:
+    access = AccessSettings(region, emu.endpoint, emu.endpoint)
+    return TencentClient(access, Credentials(emu.secret_id, emu.secret_key))
+
+
+def image_ids(out: str) -> dict[str, str]:
+    match = re.search(r"Tencentcloud images\((.*?)\) were created\.", out)
+    assert match, out
+    return dict(part.split(": ") for part in match.group(1).split(", "))
+
+
+def remove_images(emu: TencentEmulator, images: dict[str, str]) -> None:
+    """Delete images the test kept (keys are ``region`` or ``region#label``)."""
+    for key, image_id in images.items():
+        delete_image(client(emu, key.split("#")[0]), image_id)
+
+
+def test_seed_template_builds_nginx_image(
+    tcloud_emulator: TencentEmulator, project: Path, state_dir: Path
+) -> None:
+    emu = tcloud_emulator
+    env = emulator_env(emu)
+    template = project / "cvm-template.json"
+    template.write_text(json.dumps(seed_template("nginx-service-v1", [
+        "apt-get update -qq",
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx",
+        "systemctl enable nginx",
+        "systemctl start nginx",
+    ])))  # fmt: skip
+    emu.reset_call_counts()
+    started = time.monotonic()
+    result = run_bake(["build", template.name], project, env)
+    took = time.monotonic() - started
+    calls = dict(emu.call_counts)
+    print(f"seed build: {took:.1f}s wall, {sum(calls.values())} API calls: {calls}")
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    images: dict[str, str] = {}
+    try:
+        for line in [
+            "==> tencentcloud-cvm: Trying to check image name: nginx-service-v1...",
+            "    tencentcloud-cvm: Image name: useable",
+            f"==> tencentcloud-cvm: Trying to check source image: {DEBIAN_12_IMAGE_ID}...",
+            "==> tencentcloud-cvm: Trying to create a new keypair: bake_",
+            "    tencentcloud-cvm: Keypair created: skey-",
+            "    tencentcloud-cvm: Vpc created: vpc-",
+            "    tencentcloud-cvm: Subnet created: subnet-",
+            "    tencentcloud-cvm: Securitygroup created: sg-",
+            "    tencentcloud-cvm: Instance created: ins-",
+            "==> tencentcloud-cvm: Connected to SSH!",
+            "    tencentcloud-cvm: Keypair detached",
+            "==> tencentcloud-cvm: Trying to create a new image: nginx-service-v1...",
+            "    tencentcloud-cvm: Image created: img-",
+            "==> tencentcloud-cvm: Cleaning up instance...",
+            "==> tencentcloud-cvm: Cleaning up securitygroup...",
+            "==> tencentcloud-cvm: Cleaning up subnet...",
+            "==> tencentcloud-cvm: Cleaning up vpc...",
+            "==> tencentcloud-cvm: Cleaning up keypair...",
+            "--> tencentcloud-cvm: Tencentcloud images(ap-guangzhou: img-",
+        ]:
+            assert line in out, f"{line!r} not in output:\n{out}"
+        assert re.search(r"tencentcloud-cvm: .*nginx", out)  # the apt output, indented
+        assert emu.secret_key not in out + result.stderr
+
+        images = image_ids(out)
+        found = find_images_by_name(client(emu), "nginx-service-v1")
+        assert [i.ImageId for i in found] == [images["ap-guangzhou"]]
+        assert found[0].ImageState == "NORMAL"
+        tags = {t.Key: t.Value for t in found[0].Tags or []}
+        assert "bake:build-id" in tags and "bake:expires-at" not in tags
+        assert Journal(state_dir / "journal.sqlite").open_resources() == []
+
+        # A new instance started from the image has nginx, enabled: bake it once more.
+        check = seed_template("nginx-check", [
+            "test -x /usr/sbin/nginx",
+            "systemctl is-enabled nginx",
+            "/usr/sbin/nginx -v",
+        ], source=images["ap-guangzhou"])  # fmt: skip
+        (project / "check.json").write_text(json.dumps(check))
+        second = run_bake(["build", "check.json"], project, env)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "enabled" in second.stdout and "nginx version" in second.stdout
+        images["ap-guangzhou#check"] = image_ids(second.stdout)["ap-guangzhou"]
+
+        # -force replaces an image of the same name.
+        again = run_bake(["build", "-force", "check.json"], project, env)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert f"Deleting existing image {images['ap-guangzhou#check']}" in again.stdout
+        images["ap-guangzhou#check"] = image_ids(again.stdout)["ap-guangzhou"]
+    finally:
+        remove_images(emu, images)
+
+
+def test_existing_image_name_fails_before_creating_anything(
+    tcloud_emulator: TencentEmulator, project: Path, state_dir: Path
+) -> None:
+    emu = tcloud_emulator
+    first = seed_template("dup-name", ["true"])
+    (project / "t.json").write_text(json.dumps(first))
+    env = emulator_env(emu)
+    result = run_bake(["build", "t.json"], project, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    image = image_ids(result.stdout)
+    try:
+        emu.reset_call_counts()
+        second = run_bake(["build", "t.json"], project, env)
+        assert second.returncode != 0
+        assert f"Image name dup-name is already used by {image['ap-guangzhou']}" in second.stdout
+        created = {a for a in emu.call_counts if a.startswith(("Create", "Run"))}
+        assert not created, created
+    finally:
+        remove_images(emu, image)
+
+
+def _unused(_: Any) -> None:  # keeps SEED referenced for readers: the original lives there
+    assert SEED
