@@ -74,7 +74,7 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
     journal = Journal()
     options.journal = journal
     if flags.auto_cleanup:
-        report = sweep(journal)
+        report = sweep(journal, keep_aborted=True)
         if report.removed:
             console.write(
                 f"Removed {len(report.removed)} resource(s) left by earlier builds that died.",

@@ -137,7 +137,7 @@ def run_build(
         state = "cancelled"
     except BakeError as exc:
         result.error = exc
-        state = "aborted" if options.on_error is OnError.ABORT else "failed"
+        state = "aborted" if ctx.kept else "failed"
     except Exception as exc:  # a bug: keep the build's failure contained to this build
         log.debug("build %s crashed", spec.name, exc_info=exc)
         result.error = BakeError(f"Internal error: {type(exc).__name__}: {exc}")

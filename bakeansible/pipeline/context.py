@@ -62,6 +62,8 @@ class BuildContext:
     artifact: Artifact | None = None
     # Template functions need these ({{build_name}}, {{build_type}}, user variables).
     variables: dict[str, Any] = field(default_factory=dict)
+    # Set when -on-error=abort (or the ask answer "abort") kept everything for debugging.
+    kept: bool = False
 
     @property
     def cancelled(self) -> bool:

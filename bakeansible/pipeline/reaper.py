@@ -54,6 +54,7 @@ class SweepReport:
     removed: list[Resource] = field(default_factory=list)
     failed: list[tuple[Resource, str]] = field(default_factory=list)
     skipped_builds: list[str] = field(default_factory=list)
+    kept_builds: list[str] = field(default_factory=list)  # aborted, spared by keep_aborted
 
 
 def sweep(
@@ -62,17 +63,26 @@ def sweep(
     build_id: str | None = None,
     dry_run: bool = False,
     include_alive: bool = False,
+    keep_aborted: bool = False,
 ) -> SweepReport:
-    """Remove the open resources of dead builds (or of ``build_id``), newest first."""
+    """Remove the open resources of dead builds (or of ``build_id``), newest first.
+
+    ``keep_aborted`` spares builds stopped with -on-error=abort: their resources were kept on
+    purpose, for debugging, until an explicit ``bake cleanup`` (the automatic sweep sets it).
+    """
     report = SweepReport()
     alive: dict[str, bool] = {}
+    kept: set[str] = set()
     for res in journal.open_resources(build_id):
         if res.build_id not in alive:
             record = journal.build(res.build_id)
             alive[res.build_id] = bool(record and record.alive)
             if alive[res.build_id] and not include_alive:
                 report.skipped_builds.append(res.build_id)
-        if alive[res.build_id] and not include_alive:
+            elif keep_aborted and record is not None and record.state == "aborted":
+                kept.add(res.build_id)
+                report.kept_builds.append(res.build_id)
+        if (alive[res.build_id] and not include_alive) or res.build_id in kept:
             continue
         if dry_run:
             report.removed.append(res)

@@ -111,6 +111,7 @@ def run_cleanups(entered: Sequence[Step], ctx: BuildContext, outcome: Outcome) -
 
 def _report_kept(ctx: BuildContext) -> None:
     """-on-error=abort: tell the user what was kept and how to remove it."""
+    ctx.kept = True
     ctx.ui.error("Aborting without cleanup (-on-error=abort); these resources were kept:")
     held = ctx.journal.open_resources(ctx.build_id) if ctx.journal is not None else []
     for res in held:
