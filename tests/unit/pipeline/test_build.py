@@ -26,6 +26,7 @@ from bakeansible.pipeline.build import (
 )
 from bakeansible.pipeline.context import Artifact, BuildContext
 from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.runner import Choice, OnError
 from bakeansible.pipeline.step import Outcome, Step
 from bakeansible.ui import RecordingUi
 
@@ -264,6 +265,29 @@ def test_builds_are_journaled_with_their_end_state(h: Harness, tmp_path: Path) -
     run_build(h.build("gone"), options(tmp_path, journal=journal), RecordingUi(), cancel)
     record = journal.builds()[0]
     assert (record.name, record.state) == ("gone", "cancelled")
+
+
+@pytest.mark.parametrize(
+    ("on_error", "answer", "state"),
+    [
+        (OnError.CLEANUP, None, "failed"),
+        (OnError.ABORT, None, "aborted"),
+        (OnError.ASK, Choice.ABORT, "aborted"),
+        (OnError.ASK, Choice.CLEANUP, "failed"),
+    ],
+)
+def test_aborted_builds_are_journaled_as_aborted(
+    h: Harness, tmp_path: Path, on_error: OnError, answer: Choice | None, state: str
+) -> None:
+    """"aborted" is what spares a build's kept resources from the automatic sweep."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    opts = options(tmp_path, journal=journal, on_error=on_error)
+    if answer is not None:
+        opts.ask = lambda _step, _error: answer
+    (result,) = h.run([h.build("bad", fail=True)], opts)
+    assert isinstance(result.error, StepError)
+    (record,) = journal.builds()
+    assert record.state == state
 
 
 def test_each_build_talks_to_its_own_ui(h: Harness, tmp_path: Path) -> None:

@@ -202,3 +202,22 @@ def test_finished_build_keeps_its_state(journal: Journal, leftovers: dict[str, P
     record = journal.build("dead1")
     assert record is not None and record.state == "aborted"
     assert not leftovers["partial"].exists()
+
+
+def test_automatic_sweep_spares_aborted_builds(
+    journal: Journal, leftovers: dict[str, Path]
+) -> None:
+    """-on-error=abort keeps resources for debugging: the next bake run must not take them."""
+    (kept_rid,) = dead_build(journal, "aborted1", [("local.directory", leftovers["workdir"], True)])
+    journal.finish_build("aborted1", "aborted")
+    dead_build(journal, "dead1", [("local.file", leftovers["partial"], True)])
+    report = sweep(journal, keep_aborted=True)
+    assert [r.build_id for r in report.removed] == ["dead1"]
+    assert report.kept_builds == ["aborted1"]
+    assert leftovers["workdir"].is_dir()
+    assert [r.id for r in journal.open_resources()] == [kept_rid]
+
+    # An explicit `bake cleanup` removes them.
+    report = sweep(journal)
+    assert [r.id for r in report.removed] == [kept_rid]
+    assert not leftovers["workdir"].exists()

@@ -216,6 +216,7 @@ def test_abort_keeps_everything_and_reports_journaled_resources(
     ]
     assert errors[-1] == "Remove them with: bake cleanup --build abc123"
     assert len(journal.open_resources("abc123")) == 2
+    assert ctx.kept, "the build knows it kept its resources"
 
 
 def test_abort_still_cleans_up_on_cancel(rec: Recorder, ctx: BuildContext) -> None:
@@ -252,6 +253,7 @@ def test_ask_abort_keeps_everything(rec: Recorder, ctx: BuildContext) -> None:
     errors = ui_lines(ctx, "error")
     assert errors[0].startswith("Aborting without cleanup")
     assert errors[-1] == f"Remove them with: bake cleanup --build {ctx.build_id}"
+    assert ctx.kept
 
 
 def test_ask_cleanup_cleans_up(rec: Recorder, ctx: BuildContext) -> None:
@@ -260,6 +262,7 @@ def test_ask_cleanup_cleans_up(rec: Recorder, ctx: BuildContext) -> None:
         run_steps(steps, ctx, OnError.ASK, ask=lambda _s, _e: Choice.CLEANUP)
     assert rec.cleanups() == ["b", "a"]
     assert rec.outcomes() == {Outcome.FAILED}
+    assert not ctx.kept
 
 
 def test_pause_is_called_before_each_step(rec: Recorder, ctx: BuildContext) -> None:
