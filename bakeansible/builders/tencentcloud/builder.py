@@ -143,9 +143,13 @@ class TencentCvmBuilder:
             TAG_CREATED_BY: f"bake@{socket.gethostname()}"[:127],
             TAG_EXPIRES_AT: expires,
         }
-        return TencentContext.from_base(
+        ctx = TencentContext.from_base(
             base, client=client, access=self._access, zone=self.config.zone, tags=tags
         )
+        # Provisioners keep their run directories (ansible-runner's) under the output dir.
+        if not ctx.output_dir.is_absolute():
+            ctx.output_dir = self.project_dir / ctx.output_dir
+        return ctx
 
     def name(self, configured: str) -> str:
         """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
