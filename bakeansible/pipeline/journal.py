@@ -59,7 +59,15 @@ def process_start_time(pid: int) -> str | None:
 
 
 def process_alive(pid: int, start: str) -> bool:
-    return process_start_time(pid) == start
+    """Whether ``pid`` is still the process that started at ``start`` and has not exited.
+
+    A zombie (exited, not yet reaped by its parent) counts as dead.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[19] == start and fields[0] != "Z"
 
 
 @dataclass(frozen=True)
