@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,18 @@ def test_alive_needs_the_same_pid_and_start_time() -> None:
         proc.kill()
         proc.wait()
     assert not record(start).alive, "a dead process is not alive"
+
+
+def test_a_zombie_is_not_alive() -> None:
+    """Exited but not yet reaped (bake killed, its parent not waiting yet): dead."""
+    proc = subprocess.Popen(["sleep", "0.1"])
+    start = process_start_time(proc.pid)
+    assert start is not None and process_alive(proc.pid, start)
+    stat = Path(f"/proc/{proc.pid}/stat")
+    deadline = time.monotonic() + 10
+    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert process_start_time(proc.pid) == start, "a zombie keeps its /proc entry"
+    assert not process_alive(proc.pid, start)
+    proc.wait()
