@@ -227,14 +227,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         from tencentcloud.common.profile.http_profile import HttpProfile
         from tencentcloud.cvm.v20170312 import cvm_client
 
-        http = HttpProfile(reqTimeout=60)
         endpoint = self.get_option("endpoint") or ""
-        if endpoint:
-            if "://" in endpoint:
-                scheme, _, rest = endpoint.partition("://")
-                http.protocol, http.endpoint = scheme, rest.rstrip("/")
-            else:
-                http.endpoint = endpoint
+        scheme, host = None, endpoint or None
+        if "://" in endpoint:
+            scheme, _, rest = endpoint.partition("://")
+            host = rest.rstrip("/")
+        # The scheme must go to the constructor: it is copied into ``scheme`` there.
+        http = HttpProfile(protocol=scheme, endpoint=host, reqTimeout=60)
         cred = credential.Credential(*self._credentials())
         return cvm_client.CvmClient(cred, region, ClientProfile(httpProfile=http, language="en-US"))
 
