@@ -6,6 +6,7 @@ import io
 import os
 import pty
 import re
+import select
 import threading
 import time
 
@@ -91,7 +92,11 @@ def _on_a_terminal(**kw: bool) -> str:
             con = Console(Masker(), stream=stream, **kw)
             con.ui_for("web").say("hello")
             con.ui_for("db").error("broken")
-        return os.read(master, 65536).decode()
+        received = b""
+        # A pty hands over what was written in pieces: read until both lines are in.
+        while received.count(b"\n") < 2 and select.select([master], [], [], 5)[0]:
+            received += os.read(master, 65536)
+        return received.decode()
     finally:
         os.close(master)
         os.close(slave)
