@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,16 @@ def ssh(key: Path, address: str, command: str) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.fixture
+def sweep_if_failed(project: Path, state_dir: Path, no_leaks: None) -> Iterator[None]:
+    """If the test fails half-way, don't leave its kept container running on the host."""
+    yield
+    if Journal(state_dir / "journal.sqlite").open_resources():
+        run_bake(["cleanup"], project)
+
+
 def test_abort_keeps_everything_until_bake_cleanup(
-    project: Path, state_dir: Path, no_leaks: None
+    project: Path, state_dir: Path, sweep_if_failed: None
 ) -> None:
     (project / "playbooks/fail.yml").write_text(FAILING)
     result = run_bake(["--playbook", "playbooks/fail.yml", "-on-error=abort", "-color=false"],
