@@ -58,6 +58,9 @@ NOT_FOUND_FRAGMENTS = ("NotFound", "NotExist")
 NOT_FOUND_CODES = frozenset({"InvalidInstanceId.NotFound", "InvalidImageId.NotFound"})
 
 
+NETWORK_CODES = frozenset(
+    {"ClientNetworkError", "ServerNetworkError", "ClientError.NetworkError", "KeyError"}
+)
 #: A network error is retried only this often: a wrong endpoint should fail in seconds.
 NETWORK_ATTEMPTS = 5
 _PERMANENT_NETWORK = ("SSLError", "WRONG_VERSION_NUMBER", "CERTIFICATE_VERIFY_FAILED", "InvalidURL")
@@ -98,9 +101,17 @@ class TencentApiError(StepError):
     """An API call failed for good: carries the action, code, message and RequestId."""
 
     def __init__(
-        self, action: str, code: str, message: str, request_id: str | None, attempts: int = 1
+        self,
+        action: str,
+        code: str,
+        message: str,
+        request_id: str | None,
+        attempts: int = 1,
+        uncertain: bool = False,
     ) -> None:
         self.action = action
+        #: True if some attempt got no answer: a create call may have taken effect anyway.
+        self.uncertain = uncertain
         self.code = code
         self.api_message = message
         self.request_id = request_id
@@ -213,6 +224,7 @@ class TencentClient:
         started = time.monotonic()
         attempt = 0
         waited = 0.0
+        uncertain = False
         while True:
             if cancellable:
                 self._check_cancelled()
@@ -222,6 +234,7 @@ class TencentClient:
                 response = getattr(sdk, action)(request)
             except TencentCloudSDKException as exc:
                 code = exc.get_code() or "Unknown"
+                uncertain = uncertain or code in NETWORK_CODES
                 rid = exc.get_request_id()
                 message = str(exc.get_message())[:500]
                 delay = self.policy.delay(attempt, self._rng)
@@ -243,7 +256,7 @@ class TencentClient:
                     waited += delay
                     continue
                 log.debug("%s %s failed: %s (RequestId %s)", service, action, code, rid)
-                raise TencentApiError(action, code, message, rid, attempt) from None
+                raise TencentApiError(action, code, message, rid, attempt, uncertain) from None
             log.debug("%s %s [%s] RequestId %s", service, action, self.region, response.RequestId)
             return response
 

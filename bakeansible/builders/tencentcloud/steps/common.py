@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
+from bakeansible.builders.tencentcloud.client import TencentApiError
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.pipeline.step import Outcome
 
@@ -37,3 +39,20 @@ def delete_or_report(
         return False
     ctx.record_gone(rid)
     return True
+
+
+def create(
+    ctx: TencentContext, rids: list[int | None], service: str, action: str, params: dict[str, Any]
+) -> Any:
+    """Send a create call journaled as ``rids``; a definite refusal means nothing was created.
+
+    When every attempt was answered with an error, the intent entries are closed; when some
+    attempt got no answer, they stay open so that cleanup finds the resource by name and tags.
+    """
+    try:
+        return ctx.api.call(service, action, params)
+    except TencentApiError as exc:
+        if not exc.uncertain:
+            for rid in rids:
+                ctx.record_gone(rid)
+        raise

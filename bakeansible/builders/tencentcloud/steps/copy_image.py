@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_image, find_images_by_name
-from bakeansible.builders.tencentcloud.steps.common import cleaning, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
 from bakeansible.builders.tencentcloud.steps.create_image import set_artifact
 from bakeansible.builders.tencentcloud.waiters import poll, wait_image_normal
 from bakeansible.pipeline.step import Outcome, Step
@@ -36,7 +36,11 @@ class StepCopyImage(Step[TencentContext]):
                 **{**ctx.journal_data(), **data, "name": self.image_name, "copy_of": ctx.image_id},
             )
             self._copies[region] = (rid, "")
-        resp = ctx.api.cvm(
+        rids = [rid for rid, _ in self._copies.values()]
+        resp = create(
+            ctx,
+            rids,
+            "cvm",
             "SyncImages",
             {
                 "ImageIds": [ctx.image_id],

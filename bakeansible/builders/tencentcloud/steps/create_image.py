@@ -6,7 +6,7 @@ from typing import Any
 
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_image, find_images_by_name
-from bakeansible.builders.tencentcloud.steps.common import cleaning, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
 from bakeansible.builders.tencentcloud.waiters import wait_image_normal
 from bakeansible.errors import StepError
 from bakeansible.pipeline.context import Artifact
@@ -93,7 +93,7 @@ class StepCreateImage(Step[TencentContext]):
 
     def run(self, ctx: TencentContext) -> None:
         self._rid = ctx.record_intent("tencent.image", **ctx.journal_data(name=self.image_name))
-        resp = ctx.api.cvm("CreateImage", self.request(ctx))
+        resp = create(ctx, [self._rid], "cvm", "CreateImage", self.request(ctx))
         image_id = resp.ImageId
         if not image_id:  # older API versions answered without it
             found = find_images_by_name(ctx.api, self.image_name)

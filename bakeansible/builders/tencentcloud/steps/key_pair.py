@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_key_pair
-from bakeansible.builders.tencentcloud.steps.common import cleaning, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
 from bakeansible.pipeline.step import Outcome, Step
 
 
@@ -48,7 +48,10 @@ class StepConfigKeyPair(Step[TencentContext]):
         self._rid = ctx.record_intent(
             "tencent.keypair", **ctx.journal_data(name=self.temporary_name)
         )
-        resp = ctx.api.cvm(
+        resp = create(
+            ctx,
+            [self._rid],
+            "cvm",
             "CreateKeyPair",
             {
                 "KeyName": self.temporary_name,

@@ -10,7 +10,7 @@ from typing import Any
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_instance
-from bakeansible.builders.tencentcloud.steps.common import cleaning, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
 from bakeansible.builders.tencentcloud.waiters import wait_instance_running
 from bakeansible.errors import StepError
 from bakeansible.pipeline.context import SshTarget
@@ -106,7 +106,7 @@ class StepRunInstance(Step[TencentContext]):
         self._rid = ctx.record_intent(
             "tencent.instance", **ctx.journal_data(name=self.instance_name, client_token=token)
         )
-        resp = ctx.api.cvm("RunInstances", self.request(ctx, token))
+        resp = create(ctx, [self._rid], "cvm", "RunInstances", self.request(ctx, token))
         ids = list(resp.InstanceIdSet or [])
         if len(ids) != 1:
             raise StepError(f"RunInstances returned {len(ids)} instances instead of 1: {ids}")

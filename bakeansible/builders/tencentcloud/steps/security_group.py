@@ -16,7 +16,7 @@ import socket
 from bakeansible.builders.tencentcloud.client import split_endpoint
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_security_group
-from bakeansible.builders.tencentcloud.steps.common import cleaning, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
 from bakeansible.errors import StepError
 from bakeansible.pipeline.step import Outcome, Step
 
@@ -97,7 +97,10 @@ class StepConfigSecurityGroup(Step[TencentContext]):
             ctx.ui.message(f"Securitygroup found: {resp.SecurityGroupSet[0].SecurityGroupName}")
             return
         self._rid = ctx.record_intent("tencent.security_group", **ctx.journal_data(name=self.name))
-        resp = ctx.api.vpc(
+        resp = create(
+            ctx,
+            [self._rid],
+            "vpc",
             "CreateSecurityGroup",
             {
                 "GroupName": self.name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_subnet
-from bakeansible.builders.tencentcloud.steps.common import cleaning, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
 from bakeansible.errors import StepError
 from bakeansible.pipeline.step import Outcome, Step
 
@@ -41,7 +41,10 @@ class StepConfigSubnet(Step[TencentContext]):
         self._rid = ctx.record_intent(
             "tencent.subnet", **ctx.journal_data(name=self.name, vpc_id=ctx.vpc_id)
         )
-        resp = ctx.api.vpc(
+        resp = create(
+            ctx,
+            [self._rid],
+            "vpc",
             "CreateSubnet",
             {
                 "VpcId": ctx.vpc_id,

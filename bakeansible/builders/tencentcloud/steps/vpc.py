@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_vpc
-from bakeansible.builders.tencentcloud.steps.common import cleaning, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
 from bakeansible.errors import StepError
 from bakeansible.pipeline.step import Outcome, Step
 
@@ -33,7 +33,10 @@ class StepConfigVpc(Step[TencentContext]):
             ctx.ui.message(f"Vpc found: {resp.VpcSet[0].VpcName}")
             return
         self._rid = ctx.record_intent("tencent.vpc", **ctx.journal_data(name=self.name))
-        resp = ctx.api.vpc(
+        resp = create(
+            ctx,
+            [self._rid],
+            "vpc",
             "CreateVpc",
             {"VpcName": self.name, "CidrBlock": self.cidr_block, "Tags": ctx.tag_list()},
         )

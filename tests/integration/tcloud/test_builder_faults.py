@@ -1,0 +1,279 @@
+"""The tencentcloud-cvm builder under faults: it fails fast, cleans up, and leaves nothing.
+
+Builds run in-process (real SDK, real SSH) so faults can be timed; the emulator fixture asserts
+after each test that no instance, key pair, VPC, subnet, security group or image is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bakeansible.builders.tencentcloud.builder import TencentCvmBuilder
+from bakeansible.builders.tencentcloud.client import RetryPolicy
+from bakeansible.builders.tencentcloud.config import TencentCvmConfig
+from bakeansible.builders.tencentcloud.context import TencentContext
+from bakeansible.builders.tencentcloud.resources import delete_image
+from bakeansible.builders.tencentcloud.sweep import sweep_expired
+from bakeansible.config.model import BuildSpec, ProvisionerSpec
+from bakeansible.errors import BakeError, BuildCancelled
+from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.reaper import sweep
+from bakeansible.pipeline.runner import run_steps
+from bakeansible.provisioners.config import ShellConfig
+from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
+from bakeansible.ui import RecordingUi
+from tests.conftest import bake_env
+
+#: Every action a plain build sends, in order (the cleanup ones last).
+BUILD_ACTIONS = [
+    "DescribeZones", "DescribeInstanceTypeConfigs", "DescribeImages", "CreateKeyPair",
+    "CreateVpc", "CreateSubnet", "CreateSecurityGroup", "CreateSecurityGroupPolicies",
+    "RunInstances", "DescribeInstances", "DisassociateInstancesKeyPairs", "CreateImage",
+    "TerminateInstances", "DeleteSecurityGroup", "DeleteSubnet", "DeleteVpc", "DeleteKeyPairs",
+]  # fmt: skip
+
+
+def make_config(emu: TencentEmulator, **over: Any) -> TencentCvmConfig:
+    fields = dict(
+        secret_id=emu.secret_id, secret_key=emu.secret_key, endpoint=emu.endpoint,
+        region="ap-guangzhou", zone="ap-guangzhou-3", instance_type="S5.MEDIUM2",
+        associate_public_ip_address=True, source_image_id=DEBIAN_12_IMAGE_ID,
+        image_name="fault-image", ssh_timeout=60.0, api_retry_timeout=30.0,
+    )  # fmt: skip
+    return TencentCvmConfig(**{**fields, **over})
+
+
+def build(
+    emu: TencentEmulator,
+    journal: Journal,
+    inline: tuple[str, ...] = ("true",),
+    cancel_when: str | None = None,
+    **over: Any,
+) -> tuple[TencentContext, RecordingUi, BaseException | None]:
+    """Run one build in-process; returns its context, its output and its error."""
+    config = make_config(emu, **over)
+    prov = ProvisionerSpec(type="shell", config=ShellConfig(inline=inline))
+    spec = BuildSpec(name="cvm", type="tencentcloud-cvm", config=config, provisioners=(prov,))
+    builder = TencentCvmBuilder(spec, None, None, env={})
+    builder.preflight()
+    # The real backoff (1 s doubling to 15 s) is unit-tested; here retries only need to happen.
+    builder.policy = RetryPolicy(base_delay=0.05, max_delay=0.5, max_elapsed=30.0)
+    ui = RecordingUi()
+    build_id = os.urandom(16).hex()
+    journal.start_build(build_id, "cvm", "tencentcloud-cvm")
+    base = BuildContext(build_id=build_id, build_name="cvm", builder_type="tencentcloud-cvm",
+                        ui=ui, journal=journal)  # fmt: skip
+    ctx = builder.new_context(base)
+    if cancel_when:
+
+        def watch() -> None:
+            while not any(cancel_when in text for _, text in list(ui.lines)):
+                time.sleep(0.05)
+            ctx.cancel_event.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+    error: BaseException | None = None
+    try:
+        run_steps(builder.steps(), ctx)
+    except BakeError as exc:
+        error = exc
+    return ctx, ui, error
+
+
+@pytest.fixture
+def journal(tmp_path: Path, tcloud_emulator: TencentEmulator, monkeypatch: pytest.MonkeyPatch):
+    """A private journal; the reaper finds the emulator's credentials in the environment."""
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", tcloud_emulator.secret_id)
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", tcloud_emulator.secret_key)
+    return Journal(tmp_path / "journal.sqlite")
+
+
+def keep_nothing(emu: TencentEmulator, ctx: TencentContext) -> None:
+    """Remove an image a build that unexpectedly succeeded left, so the next check is fair."""
+    for region, image_id in ctx.images.items():
+        delete_image(ctx.api.for_region(region), image_id)
+
+
+def test_launch_failed_fails_fast_with_reason(tcloud_emulator: TencentEmulator, journal: Journal):
+    emu = tcloud_emulator
+    emu.faults.fail_launch(1, "ResourceInsufficient.SpecifiedInstanceType: sold out")
+    started = time.monotonic()
+    ctx, ui, error = build(emu, journal, instance_ready_timeout=600.0)
+    assert error is not None and "sold out" in str(error), ui.text()
+    assert "LAUNCH_FAILED" in str(error)
+    assert time.monotonic() - started < 60  # not the 600 s timeout
+    assert "Cleaning up instance because the build failed..." in ui.text()
+    assert journal.open_resources() == []
+
+
+def test_image_createfailed_fails_fast_and_removes_it(
+    tcloud_emulator: TencentEmulator, journal: Journal
+) -> None:
+    emu = tcloud_emulator
+    emu.faults.fail_image(1, "disk snapshot failed")
+    ctx, ui, error = build(emu, journal, image_ready_timeout=600.0)
+    assert error is not None and "CREATEFAILED" in str(error), ui.text()
+    assert "Cleaning up image because the build failed..." in ui.text()
+    assert journal.open_resources() == []
+
+
+def test_throttling_and_transient_errors_are_retried(
+    tcloud_emulator: TencentEmulator, journal: Journal
+) -> None:
+    emu = tcloud_emulator
+    emu.faults.throttle(8)
+    emu.faults.fail("RunInstances", "InternalError")
+    emu.faults.fail("DeleteVpc", "ResourceInUse")
+    emu.faults.drop("CreateImage")
+    ctx, ui, error = build(emu, journal)
+    try:
+        assert error is None, ui.text()
+        assert ctx.api.calls["RunInstances"] == 2
+    finally:
+        keep_nothing(emu, ctx)
+
+
+@pytest.mark.parametrize("action", BUILD_ACTIONS)
+def test_each_action_failing_once_leaves_nothing(
+    tcloud_emulator: TencentEmulator, journal: Journal, action: str
+) -> None:
+    """A non-retryable error on any action: the build stops (or a cleanup call fails); either
+    way, what the build did not remove itself is journaled, and the reaper removes it."""
+    emu = tcloud_emulator
+    emu.faults.fail(action, "FailedOperation", message=f"injected {action} failure")
+    ctx, ui, error = build(emu, journal)
+    if error is None:
+        keep_nothing(emu, ctx)
+    if action.startswith(("Delete", "Terminate")):
+        assert "Failed to delete" in ui.text() and "bake cleanup" in ui.text(), ui.text()
+    else:
+        assert error is not None and f"injected {action} failure" in str(error), ui.text()
+    report = sweep(journal, include_alive=True)
+    assert not report.failed, report.failed
+    assert journal.open_resources() == []
+
+
+def test_cancel_while_waiting_for_the_instance(
+    tcloud_emulator: TencentEmulator, journal: Journal
+) -> None:
+    emu = tcloud_emulator
+    emu.faults.delay("DescribeInstances", 0.3)
+    ctx, ui, error = build(emu, journal, cancel_when="Waiting for instance ready")
+    assert isinstance(error, BuildCancelled), ui.text()
+    for what in ("instance", "securitygroup", "subnet", "vpc", "keypair"):
+        assert f"Cleaning up {what} because of cancellation..." in ui.text()
+    assert journal.open_resources() == []
+
+
+def test_ssh_never_ready_times_out_and_cleans_up(
+    tcloud_emulator: TencentEmulator, journal: Journal
+) -> None:
+    emu = tcloud_emulator
+    ctx, ui, error = build(emu, journal, ssh_port=2222, ssh_timeout=3.0)
+    assert error is not None and "Timed out" in str(error) and "SSH" in str(error), ui.text()
+    assert "Cleaning up instance because the build failed..." in ui.text()
+    assert journal.open_resources() == []
+
+
+def test_provisioner_failure_cleans_up(tcloud_emulator: TencentEmulator, journal: Journal):
+    ctx, ui, error = build(tcloud_emulator, journal, inline=("echo broken >&2", "exit 3"))
+    assert error is not None, ui.text()
+    assert "Cleaning up image" not in ui.text()  # never created
+    assert journal.open_resources() == []
+
+
+def test_copy_failure_removes_copies_and_image(
+    tcloud_emulator: TencentEmulator, journal: Journal
+) -> None:
+    emu = tcloud_emulator
+    emu.faults.fail_image(2)  # the source succeeds? no: the first image creation fails...
+    emu.faults.clear()
+    emu.faults.fail("ModifyImageSharePermission", "InvalidAccountId.NotFound")
+    ctx, ui, error = build(
+        emu, journal, image_copy_regions=("ap-shanghai",), image_share_accounts=("999",)
+    )
+    assert error is not None and "InvalidAccountId.NotFound" in str(error), ui.text()
+    assert "Cleaning up image because the build failed..." in ui.text()
+    assert journal.open_resources() == []
+
+
+def test_kill_9_then_bake_cleanup(
+    tcloud_emulator: TencentEmulator, tmp_path: Path, state_dir: Path
+) -> None:
+    """kill -9 while the instance runs; ``bake cleanup`` removes everything from the journal."""
+    emu = tcloud_emulator
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys, time\n"
+        "from tests.integration.tcloud.test_builder_faults import build, TencentEmulator\n"
+        "from bakeansible.pipeline.journal import Journal\n"
+        "class Emu:\n"
+        f"    secret_id, secret_key, endpoint = {emu.secret_id!r}, {emu.secret_key!r}, "
+        f"{emu.endpoint!r}\n"
+        "build(Emu(), Journal(), inline=('echo ready', 'sleep 600'))\n"
+    )
+    env = bake_env(TENCENTCLOUD_SECRET_ID=emu.secret_id, TENCENTCLOUD_SECRET_KEY=emu.secret_key)
+    repo = Path(__file__).resolve().parents[3]
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            live = emu.live_resources().get("ap-guangzhou", {})
+            if live.get("instances") and _running(emu):
+                break
+            time.sleep(0.2)
+        time.sleep(2)  # inside the provisioner's sleep
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert emu.live_resources(), "the build should have left resources behind"
+    result = subprocess.run(["bake", "cleanup"], capture_output=True, text=True, env=env,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "tencent.instance" in result.stdout and "tencent.vpc" in result.stdout
+
+
+def _running(emu: TencentEmulator) -> bool:
+    from bakeansible.builders.tencentcloud.client import TencentClient
+    from bakeansible.builders.tencentcloud.credentials import AccessSettings, Credentials
+
+    api = TencentClient(AccessSettings("ap-guangzhou", emu.endpoint, emu.endpoint),
+                        Credentials(emu.secret_id, emu.secret_key))  # fmt: skip
+    resp = api.cvm("DescribeInstances", {})
+    return any(i.InstanceState == "RUNNING" for i in resp.InstanceSet or [])
+
+
+def test_tag_sweep_removes_expired_resources(
+    tcloud_emulator: TencentEmulator, journal: Journal
+) -> None:
+    """A build whose journal is lost: the bake:expires-at tags alone find its leftovers."""
+    emu = tcloud_emulator
+    emu.faults.fail("TerminateInstances", "FailedOperation", times=None)
+    ctx, ui, error = build(emu, journal)
+    emu.faults.clear()
+    keep_nothing(emu, ctx)
+    assert emu.live_resources()
+    env = {
+        "TENCENTCLOUD_SECRET_ID": emu.secret_id,
+        "TENCENTCLOUD_SECRET_KEY": emu.secret_key,
+        "TENCENTCLOUD_ENDPOINT": emu.endpoint,
+        "TENCENTCLOUD_REGION": "ap-guangzhou",
+    }
+    assert sweep_expired(dry_run=False, env=env) == []  # nothing expired yet
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)
+    listed = sweep_expired(dry_run=True, env=env, now=later)
+    assert any("instance" in line for line in listed), listed
+    removed = sweep_expired(env=env, now=later)
+    assert [line for line in removed if line.startswith("Could not")] == []
+    assert {line.split()[2] for line in removed} >= {"instance", "vpc", "subnet"}
