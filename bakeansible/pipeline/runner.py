@@ -116,4 +116,10 @@ def _report_kept(ctx: BuildContext) -> None:
     held = ctx.journal.open_resources(ctx.build_id) if ctx.journal is not None else []
     for res in held:
         ctx.ui.error(f"  {res.kind}: {res.describe()}")
+    if ctx.ssh is not None:
+        key = f" -i {ctx.ssh.private_key_path}" if ctx.ssh.private_key_path else ""
+        ctx.ui.error(
+            f"Log in to inspect it: ssh{key} -p {ctx.ssh.port} -o StrictHostKeyChecking=no "
+            f"{ctx.ssh.user}@{ctx.ssh.host}"
+        )
     ctx.ui.error(f"Remove them with: bake cleanup --build {ctx.build_id}")

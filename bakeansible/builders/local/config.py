@@ -35,3 +35,10 @@ class LocalConfig:
     max_build_time: float = opt(
         7200.0, doc="Seconds after which the whole build is cancelled and cleaned up."
     )
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.compression_level <= 19:
+            raise ValueError(f"compression_level must be 1-19, got {self.compression_level}")
+        for name in ("ssh_timeout", "boot_timeout", "shutdown_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds")
