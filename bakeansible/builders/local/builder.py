@@ -24,7 +24,7 @@ from bakeansible.builders.local.steps import (
     StepWaitBoot,
 )
 from bakeansible.config.model import BuildSpec, ProvisionerSpec
-from bakeansible.errors import BakeError, PreflightError
+from bakeansible.errors import PreflightError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
 from bakeansible.procs import require_tools
@@ -75,8 +75,6 @@ class LocalBuilder:
             if not src.is_file():
                 raise PreflightError(f"Source tarball {src} does not exist.")
         require_tools(*tools)
-        if not 1 <= self.config.compression_level <= 19:
-            raise BakeError("compression_level must be between 1 and 19.")
         _check_writable(self.output_dir)
         if self.image_path.exists() and not force:
             raise PreflightError(
