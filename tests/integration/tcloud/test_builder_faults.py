@@ -7,12 +7,13 @@ after each test that no instance, key pair, VPC, subnet, security group or image
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,29 +59,34 @@ def build(
     emu: TencentEmulator,
     journal: Journal,
     inline: tuple[str, ...] = ("true",),
-    cancel_when: str | None = None,
+    when: tuple[str, Callable[[TencentContext], None]] | None = None,
+    retry_for: float = 30.0,
     **over: Any,
 ) -> tuple[TencentContext, RecordingUi, BaseException | None]:
-    """Run one build in-process; returns its context, its output and its error."""
+    """Run one build in-process; returns its context, its output and its error.
+
+    ``when=(text, action)`` runs ``action(ctx)`` once the build has printed ``text``.
+    """
     config = make_config(emu, **over)
     prov = ProvisionerSpec(type="shell", config=ShellConfig(inline=inline))
     spec = BuildSpec(name="cvm", type="tencentcloud-cvm", config=config, provisioners=(prov,))
     builder = TencentCvmBuilder(spec, None, None, env={})
     builder.preflight()
     # The real backoff (1 s doubling to 15 s) is unit-tested; here retries only need to happen.
-    builder.policy = RetryPolicy(base_delay=0.05, max_delay=0.5, max_elapsed=30.0)
+    builder.policy = RetryPolicy(base_delay=0.05, max_delay=0.5, max_elapsed=retry_for)
     ui = RecordingUi()
     build_id = os.urandom(16).hex()
     journal.start_build(build_id, "cvm", "tencentcloud-cvm")
     base = BuildContext(build_id=build_id, build_name="cvm", builder_type="tencentcloud-cvm",
                         ui=ui, journal=journal)  # fmt: skip
     ctx = builder.new_context(base)
-    if cancel_when:
+    if when is not None:
+        text, action = when
 
         def watch() -> None:
-            while not any(cancel_when in text for _, text in list(ui.lines)):
-                time.sleep(0.05)
-            ctx.cancel_event.set()
+            while not any(text in line for _, line in list(ui.lines)):
+                time.sleep(0.02)
+            action(ctx)
 
         threading.Thread(target=watch, daemon=True).start()
     error: BaseException | None = None
@@ -169,7 +175,9 @@ def test_cancel_while_waiting_for_the_instance(
 ) -> None:
     emu = tcloud_emulator
     emu.faults.delay("DescribeInstances", 0.3)
-    ctx, ui, error = build(emu, journal, cancel_when="Waiting for instance ready")
+    ctx, ui, error = build(
+        emu, journal, when=("Waiting for instance ready", lambda c: c.cancel_event.set())
+    )
     assert isinstance(error, BuildCancelled), ui.text()
     for what in ("instance", "securitygroup", "subnet", "vpc", "keypair"):
         assert f"Cleaning up {what} because of cancellation..." in ui.text()
@@ -193,17 +201,34 @@ def test_provisioner_failure_cleans_up(tcloud_emulator: TencentEmulator, journal
     assert journal.open_resources() == []
 
 
-def test_copy_failure_removes_copies_and_image(
+def test_share_failure_removes_the_image(tcloud_emulator: TencentEmulator, journal: Journal):
+    emu = tcloud_emulator
+    emu.faults.fail("ModifyImageSharePermission", "InvalidAccountId.NotFound")
+    ctx, ui, error = build(emu, journal, image_share_accounts=("999",))
+    assert error is not None and "InvalidAccountId.NotFound" in str(error), ui.text()
+    assert "Cleaning up image because the build failed..." in ui.text()
+    assert journal.open_resources() == []
+
+
+def test_copy_failure_removes_copies_shares_and_image(
     tcloud_emulator: TencentEmulator, journal: Journal
 ) -> None:
+    """Packer never deleted SyncImages copies; bake deletes them when the build fails."""
     emu = tcloud_emulator
-    emu.faults.fail_image(2)  # the source succeeds? no: the first image creation fails...
-    emu.faults.clear()
-    emu.faults.fail("ModifyImageSharePermission", "InvalidAccountId.NotFound")
+
+    def break_copy_wait(_: TencentContext) -> None:
+        emu.faults.fail("DescribeImages", "FailedOperation", region="ap-shanghai")
+
     ctx, ui, error = build(
-        emu, journal, image_copy_regions=("ap-shanghai",), image_share_accounts=("999",)
+        emu,
+        journal,
+        image_copy_regions=("ap-shanghai",),
+        image_share_accounts=("100000000002",),
+        when=("Waiting for copy", break_copy_wait),
     )
-    assert error is not None and "InvalidAccountId.NotFound" in str(error), ui.text()
+    assert error is not None and "FailedOperation" in str(error), ui.text()
+    assert "Cancelling image sharing because the build failed..." in ui.text()
+    assert "Cleaning up image copy img-" in ui.text() and "in ap-shanghai" in ui.text()
     assert "Cleaning up image because the build failed..." in ui.text()
     assert journal.open_resources() == []
 
@@ -211,37 +236,50 @@ def test_copy_failure_removes_copies_and_image(
 def test_kill_9_then_bake_cleanup(
     tcloud_emulator: TencentEmulator, tmp_path: Path, state_dir: Path
 ) -> None:
-    """kill -9 while the instance runs; ``bake cleanup`` removes everything from the journal."""
+    """``bake build`` killed with SIGKILL while provisioning; ``bake cleanup`` removes it all."""
     emu = tcloud_emulator
-    script = tmp_path / "run.py"
-    script.write_text(
-        "import sys, time\n"
-        "from tests.integration.tcloud.test_builder_faults import build, TencentEmulator\n"
-        "from bakeansible.pipeline.journal import Journal\n"
-        "class Emu:\n"
-        f"    secret_id, secret_key, endpoint = {emu.secret_id!r}, {emu.secret_key!r}, "
-        f"{emu.endpoint!r}\n"
-        "build(Emu(), Journal(), inline=('echo ready', 'sleep 600'))\n"
+    template = {
+        "builders": [
+            {
+                "type": "tencentcloud-cvm",
+                "region": "ap-guangzhou",
+                "zone": "ap-guangzhou-3",
+                "instance_type": "S5.MEDIUM2",
+                "associate_public_ip_address": True,
+                "source_image_id": DEBIAN_12_IMAGE_ID,
+                "image_name": "killed",
+            }
+        ],
+        "provisioners": [{"type": "shell", "inline": ["sleep 600"]}],
+    }
+    (tmp_path / "t.json").write_text(json.dumps(template))
+    env = bake_env(
+        TENCENTCLOUD_SECRET_ID=emu.secret_id,
+        TENCENTCLOUD_SECRET_KEY=emu.secret_key,
+        TENCENTCLOUD_ENDPOINT=emu.endpoint,
     )
-    env = bake_env(TENCENTCLOUD_SECRET_ID=emu.secret_id, TENCENTCLOUD_SECRET_KEY=emu.secret_key)
-    repo = Path(__file__).resolve().parents[3]
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, env=env)
+    log = (tmp_path / "out.txt").open("w")
+    proc = subprocess.Popen(["bake", "build", "t.json"], cwd=tmp_path, env=env, stdout=log)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            live = emu.live_resources().get("ap-guangzhou", {})
-            if live.get("instances") and _running(emu):
-                break
+        while time.monotonic() < deadline and "Provisioning" not in _read(tmp_path / "out.txt"):
             time.sleep(0.2)
-        time.sleep(2)  # inside the provisioner's sleep
+        time.sleep(1)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    assert "Provisioning" in _read(tmp_path / "out.txt")
     assert emu.live_resources(), "the build should have left resources behind"
-    result = subprocess.run(["bake", "cleanup"], capture_output=True, text=True, env=env,
-                            timeout=300)  # fmt: skip
+    result = subprocess.run(
+        ["bake", "cleanup"], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "tencent.instance" in result.stdout and "tencent.vpc" in result.stdout
+    for kind in ("instance", "security_group", "subnet", "vpc", "keypair", "key_file"):
+        assert f"tencent.{kind}" in result.stdout, result.stdout
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
 
 
 def _running(emu: TencentEmulator) -> bool:
@@ -260,7 +298,7 @@ def test_tag_sweep_removes_expired_resources(
     """A build whose journal is lost: the bake:expires-at tags alone find its leftovers."""
     emu = tcloud_emulator
     emu.faults.fail("TerminateInstances", "FailedOperation", times=None)
-    ctx, ui, error = build(emu, journal)
+    ctx, ui, error = build(emu, journal, retry_for=2.0)
     emu.faults.clear()
     keep_nothing(emu, ctx)
     assert emu.live_resources()
