@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_image, find_images_by_name
 from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
@@ -89,7 +91,12 @@ class StepCopyImage(Step[TencentContext]):
                     continue
                 image_id = found[0].ImageId
             ctx.ui.say(cleaning(f"image copy {image_id} in {region}", outcome))
-            if delete_or_report(ctx, f"image copy in {region}", image_id, rid,
-                                lambda c=client, i=image_id: delete_image(c, i)):  # fmt: skip
+            if delete_or_report(
+                ctx,
+                f"image copy in {region}",
+                image_id,
+                rid,
+                partial(delete_image, client, image_id),
+            ):
                 del self._copies[region]
                 ctx.images.pop(region, None)
