@@ -132,6 +132,14 @@ def _find(
     return [getattr(item, id_field) for item in items]
 
 
+INSTANCE_LOOKUP = ("cvm", "DescribeInstances", "InstanceSet", "InstanceId", "instance-name")
+
+
+def find_instances(client: TencentClient, name: str, data: dict[str, Any]) -> list[str]:
+    """Instances named ``name`` that carry the build tag recorded in ``data``."""
+    return _find(client, *INSTANCE_LOOKUP, name, data)
+
+
 def _ids(res: Resource, client: TencentClient, lookup: tuple[str, ...]) -> list[str]:
     if res.ident:
         return [res.ident]
@@ -145,8 +153,7 @@ def _ids(res: Resource, client: TencentClient, lookup: tuple[str, ...]) -> list[
 @deleter("tencent.instance")
 def _reap_instance(res: Resource) -> None:
     client = client_for(res.data)
-    lookup = ("cvm", "DescribeInstances", "InstanceSet", "InstanceId", "instance-name")
-    for ident in _ids(res, client, lookup):
+    for ident in _ids(res, client, INSTANCE_LOOKUP):
         delete_instance(client, ident)
 
 

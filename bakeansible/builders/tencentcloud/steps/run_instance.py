@@ -7,9 +7,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bakeansible.builders.tencentcloud.client import TencentApiError
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig
 from bakeansible.builders.tencentcloud.context import TencentContext
-from bakeansible.builders.tencentcloud.resources import delete_instance
+from bakeansible.builders.tencentcloud.resources import delete_instance, find_instances
 from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
 from bakeansible.builders.tencentcloud.waiters import wait_instance_running
 from bakeansible.errors import StepError
@@ -38,6 +39,8 @@ class StepRunInstance(Step[TencentContext]):
         self.instance_name = instance_name
         self._rid: int | None = None
         self._created = ""
+        self._refused = False
+        self._sent = False
 
     def request(self, ctx: TencentContext, client_token: str) -> dict[str, Any]:
         """The RunInstances parameters (no side effect; unit-tested)."""
@@ -106,7 +109,12 @@ class StepRunInstance(Step[TencentContext]):
         self._rid = ctx.record_intent(
             "tencent.instance", **ctx.journal_data(name=self.instance_name, client_token=token)
         )
-        resp = create(ctx, [self._rid], "cvm", "RunInstances", self.request(ctx, token))
+        self._sent = True
+        try:
+            resp = create(ctx, [self._rid], "cvm", "RunInstances", self.request(ctx, token))
+        except TencentApiError as exc:
+            self._refused = not exc.uncertain
+            raise
         ids = list(resp.InstanceIdSet or [])
         if len(ids) != 1:
             raise StepError(f"RunInstances returned {len(ids)} instances instead of 1: {ids}")
@@ -139,17 +147,30 @@ class StepRunInstance(Step[TencentContext]):
         raise StepError(f"Instance {inst.InstanceId} has no address to connect to.")
 
     def cleanup(self, ctx: TencentContext, outcome: Outcome) -> None:
+        if not self._created and self._sent:
+            self._adopt_unanswered(ctx)
         if not self._created:
-            if self._rid is not None and ctx.journal is not None:
-                # RunInstances was sent but never answered: the journal entry (name + tags)
-                # lets 'bake cleanup' find the instance if the cloud created it anyway.
-                ctx.ui.error(
-                    f"RunInstances for {self.instance_name} got no answer; if an instance was "
-                    f"created, 'bake cleanup' (build {ctx.build_id}) will find it by its tags."
-                )
             return
         ctx.ui.say(cleaning("instance", outcome))
         instance_id = self._created
         if delete_or_report(ctx, "instance", instance_id, self._rid,
                             lambda: delete_instance(ctx.api, instance_id)):  # fmt: skip
             self._created = ""
+
+    def _adopt_unanswered(self, ctx: TencentContext) -> None:
+        """RunInstances got no answer: find by name and build tag what it may have created."""
+        if self._refused:
+            return  # the API refused every attempt: nothing was created
+        try:
+            found = find_instances(ctx.api, self.instance_name, {"tags": ctx.tags})
+        except Exception as exc:
+            ctx.ui.error(
+                f"Could not look for an instance named {self.instance_name}: {exc}. "
+                f"'bake cleanup' (build {ctx.build_id}) will find it by its tags."
+            )
+            return
+        if not found:
+            ctx.record_gone(self._rid)
+            return
+        self._created = found[0]
+        ctx.record_created(self._rid, found[0])
