@@ -178,6 +178,11 @@ class TencentCvmConfig:
         7200.0, doc="Upper bound of the build; sets the bake:expires-at tag on every resource."
     )
 
+    def __post_init__(self) -> None:
+        # The decoder turns this into one issue at the builder's position in the template.
+        if problems := static_issues(self):
+            raise ValueError("; ".join(f"{field}: {message}" for field, message in problems))
+
     def cvm_api_endpoint(self) -> str:
         return self.cvm_endpoint or self.endpoint
 
@@ -200,10 +205,21 @@ def config_issues(
     config: TencentCvmConfig, *, region: str, file: str = "<template>"
 ) -> list[ConfigIssue]:
     """Every problem that can be found without a network call (``region`` is resolved)."""
-    issues: list[ConfigIssue] = []
+    return [ConfigIssue(file, f, m) for f, m in _issues(config, region, with_files=True)]
+
+
+def static_issues(config: TencentCvmConfig) -> list[tuple[str, str]]:
+    """(field, message) for what the template alone gets wrong (no env, files or region)."""
+    return _issues(config, None, with_files=False)
+
+
+def _issues(
+    config: TencentCvmConfig, region: str | None, *, with_files: bool
+) -> list[tuple[str, str]]:
+    issues: list[tuple[str, str]] = []
 
     def bad(field: str, message: str) -> None:
-        issues.append(ConfigIssue(file, field, message))
+        issues.append((field, message))
 
     has_endpoint = bool(config.endpoint or config.cvm_endpoint)
     if bool(config.cvm_endpoint) != bool(config.vpc_endpoint) and not config.endpoint:
@@ -213,17 +229,18 @@ def config_issues(
         if value and not re.fullmatch(r"(https?://)?[A-Za-z0-9.\-\[\]:]+/?", value):
             bad(name, f"expected scheme://host[:port] or host[:port], got {value!r}")
     check_regions = not (has_endpoint or config.skip_region_validation)
-    if not region:
-        bad("region", "is required (or env TENCENTCLOUD_REGION, or the profile's region)")
-    elif check_regions and region not in KNOWN_REGIONS:
-        bad("region", f"unknown region {region!r}; set skip_region_validation to use it anyway")
-    for r in config.image_copy_regions:
-        if check_regions and r not in KNOWN_REGIONS:
-            bad("image_copy_regions", f"unknown region {r!r}")
+    if region is not None:  # resolved from config, env or profile: known only at preflight
+        if not region:
+            bad("region", "is required (or env TENCENTCLOUD_REGION, or the profile's region)")
+        elif check_regions and region not in KNOWN_REGIONS:
+            bad("region", f"unknown region {region!r}; set skip_region_validation to use it")
+        for r in config.image_copy_regions:
+            if check_regions and r not in KNOWN_REGIONS:
+                bad("image_copy_regions", f"unknown region {r!r}")
+        if region and config.zone and not config.zone.startswith(region):
+            bad("zone", f"{config.zone!r} is not in region {region!r}")
     if not config.zone:
         bad("zone", "is required, e.g. ap-guangzhou-3")
-    elif region and not config.zone.startswith(region):
-        bad("zone", f"{config.zone!r} is not in region {region!r}")
     duration = config.assume_role.session_duration
     if not 0 <= duration <= 43200:
         bad("assume_role.session_duration", "must be between 0 and 43200 seconds")
@@ -282,7 +299,7 @@ def config_issues(
         bad("bandwidth_package_id", "is required with internet_charge_type BANDWIDTH_PACKAGE")
     if config.user_data and config.user_data_file:
         bad("user_data_file", "user_data and user_data_file are mutually exclusive")
-    if config.user_data_file and not Path(config.user_data_file).is_file():
+    if with_files and config.user_data_file and not Path(config.user_data_file).is_file():
         bad("user_data_file", f"{config.user_data_file} does not exist")
 
     if config.communicator not in ("ssh", "none"):
@@ -291,7 +308,8 @@ def config_issues(
         bad("ssh_username", "is required")
     if not 0 < config.ssh_port < 65536:
         bad("ssh_port", "must be a TCP port")
-    if config.ssh_private_key_file and not Path(config.ssh_private_key_file).expanduser().is_file():
+    key_file = Path(config.ssh_private_key_file).expanduser()
+    if with_files and config.ssh_private_key_file and not key_file.is_file():
         bad("ssh_private_key_file", f"{config.ssh_private_key_file} does not exist")
     if config.ssh_keypair_name and not config.ssh_keypair_name.startswith("skey-"):
         bad("ssh_keypair_name", "must be a key pair id (skey-...), as RunInstances needs")
