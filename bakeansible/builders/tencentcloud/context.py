@@ -39,6 +39,10 @@ class TencentContext(BuildContext):
     security_group_id: str = ""
     instance_id: str = ""
     instance: Any = None
+    #: The instance could not be terminated: what it uses cannot be deleted, so don't wait.
+    instance_left: bool = False
+    #: A security group or subnet could not be deleted: the VPC delete would only wait.
+    network_left: bool = False
     image_id: str = ""
     #: region -> image id, the source region first.
     images: dict[str, str] = field(default_factory=dict)

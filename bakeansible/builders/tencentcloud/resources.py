@@ -55,21 +55,24 @@ def delete_instance(client: TencentClient, instance_id: str, *, wait: bool = Tru
             log.debug("instance %s still listed: %s", instance_id, exc)
 
 
-def delete_security_group(client: TencentClient, group_id: str) -> None:
-    _quiet(lambda: client.vpc("DeleteSecurityGroup", {"SecurityGroupId": group_id},
-                              cancellable=False))  # fmt: skip
+def delete_security_group(client: TencentClient, group_id: str, *, retry: bool = True) -> None:
+    params = {"SecurityGroupId": group_id}
+    _quiet(lambda: client.vpc("DeleteSecurityGroup", params, cancellable=False, retry=retry))
 
 
-def delete_subnet(client: TencentClient, subnet_id: str) -> None:
-    _quiet(lambda: client.vpc("DeleteSubnet", {"SubnetId": subnet_id}, cancellable=False))
+def delete_subnet(client: TencentClient, subnet_id: str, *, retry: bool = True) -> None:
+    params = {"SubnetId": subnet_id}
+    _quiet(lambda: client.vpc("DeleteSubnet", params, cancellable=False, retry=retry))
 
 
-def delete_vpc(client: TencentClient, vpc_id: str) -> None:
-    _quiet(lambda: client.vpc("DeleteVpc", {"VpcId": vpc_id}, cancellable=False))
+def delete_vpc(client: TencentClient, vpc_id: str, *, retry: bool = True) -> None:
+    params = {"VpcId": vpc_id}
+    _quiet(lambda: client.vpc("DeleteVpc", params, cancellable=False, retry=retry))
 
 
-def delete_key_pair(client: TencentClient, key_id: str) -> None:
-    _quiet(lambda: client.cvm("DeleteKeyPairs", {"KeyIds": [key_id]}, cancellable=False))
+def delete_key_pair(client: TencentClient, key_id: str, *, retry: bool = True) -> None:
+    params = {"KeyIds": [key_id]}
+    _quiet(lambda: client.cvm("DeleteKeyPairs", params, cancellable=False, retry=retry))
 
 
 def delete_image(client: TencentClient, image_id: str) -> None:

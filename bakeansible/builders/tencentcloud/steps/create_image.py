@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from bakeansible.builders.tencentcloud.context import TencentContext
@@ -116,8 +117,8 @@ class StepCreateImage(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("image", outcome))
         image_id = self._created
-        if delete_or_report(ctx, "image", image_id, self._rid,
-                            lambda: delete_image(ctx.api, image_id)):  # fmt: skip
+        delete = partial(delete_image, ctx.api, image_id)
+        if delete_or_report(ctx, "image", image_id, self._rid, delete):
             self._created = ""
             ctx.images.pop(ctx.region, None)
             ctx.artifact = None

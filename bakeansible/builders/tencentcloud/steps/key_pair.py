@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from bakeansible.builders.tencentcloud.context import TencentContext
@@ -83,6 +84,6 @@ class StepConfigKeyPair(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("keypair", outcome))
         key_id = ctx.key_id
-        if delete_or_report(ctx, "keypair", key_id, self._rid,
-                            lambda: delete_key_pair(ctx.api, key_id)):  # fmt: skip
+        delete = partial(delete_key_pair, ctx.api, key_id, retry=not ctx.instance_left)
+        if delete_or_report(ctx, "keypair", key_id, self._rid, delete):
             ctx.key_created = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -153,9 +154,11 @@ class StepRunInstance(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("instance", outcome))
         instance_id = self._created
-        if delete_or_report(ctx, "instance", instance_id, self._rid,
-                            lambda: delete_instance(ctx.api, instance_id)):  # fmt: skip
+        delete = partial(delete_instance, ctx.api, instance_id)
+        if delete_or_report(ctx, "instance", instance_id, self._rid, delete):
             self._created = ""
+        else:
+            ctx.instance_left = True
 
     def _adopt_unanswered(self, ctx: TencentContext) -> None:
         """RunInstances got no answer: find by name and build tag what it may have created."""

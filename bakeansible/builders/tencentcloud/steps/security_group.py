@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from functools import partial
 
 from bakeansible.builders.tencentcloud.client import split_endpoint
 from bakeansible.builders.tencentcloud.context import TencentContext
@@ -146,6 +147,8 @@ class StepConfigSecurityGroup(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("securitygroup", outcome))
         group_id = self._created
-        if delete_or_report(ctx, "securitygroup", group_id, self._rid,
-                            lambda: delete_security_group(ctx.api, group_id)):  # fmt: skip
+        delete = partial(delete_security_group, ctx.api, group_id, retry=not ctx.instance_left)
+        if delete_or_report(ctx, "securitygroup", group_id, self._rid, delete):
             self._created = ""
+        else:
+            ctx.network_left = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_subnet
 from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
@@ -63,6 +65,8 @@ class StepConfigSubnet(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("subnet", outcome))
         subnet_id = self._created
-        if delete_or_report(ctx, "subnet", subnet_id, self._rid,
-                            lambda: delete_subnet(ctx.api, subnet_id)):  # fmt: skip
+        delete = partial(delete_subnet, ctx.api, subnet_id, retry=not ctx.instance_left)
+        if delete_or_report(ctx, "subnet", subnet_id, self._rid, delete):
             self._created = ""
+        else:
+            ctx.network_left = True

@@ -50,5 +50,11 @@ class StepConfigVpc(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("vpc", outcome))
         vpc_id = self._created
-        if delete_or_report(ctx, "vpc", vpc_id, self._rid, lambda: delete_vpc(ctx.api, vpc_id)):
+        if delete_or_report(
+            ctx,
+            "vpc",
+            vpc_id,
+            self._rid,
+            lambda: delete_vpc(ctx.api, vpc_id, retry=not (ctx.instance_left or ctx.network_left)),
+        ):
             self._created = ""
