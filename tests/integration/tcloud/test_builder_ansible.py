@@ -11,6 +11,7 @@ from bakeansible.builders.tencentcloud.client import TencentClient
 from bakeansible.builders.tencentcloud.credentials import AccessSettings, Credentials
 from bakeansible.builders.tencentcloud.resources import delete_image
 from bakeansible.pipeline.journal import Journal
+from bakeansible.secrets import escaped_forms
 from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
 from tests.conftest import bake_env
 
@@ -67,6 +68,7 @@ def test_ansible_role_copy_and_share(
         TENCENTCLOUD_SECRET_ID=emu.secret_id,
         TENCENTCLOUD_SECRET_KEY=emu.secret_key,
         TC_ENDPOINT=emu.endpoint,
+        BAKE_LOG_PATH=str(project / "debug.log"),
     )
     result = subprocess.run(
         ["bake", "build", "template.json"], cwd=project, capture_output=True, text=True,
@@ -98,6 +100,18 @@ def test_ansible_role_copy_and_share(
         )
         assert (copy.ImageName, copy.ImageState) == ("nginx-ansible-v1", "NORMAL")
         assert Journal(state_dir / "journal.sqlite").open_resources() == []
+
+        # No form of the secret key in anything bake printed or wrote (output, journal, logs).
+        forms = escaped_forms(emu.secret_key)
+        for path in [*project.rglob("*"), *state_dir.rglob("*")]:
+            if path.is_file():
+                data = path.read_bytes().decode("utf-8", "replace")
+                leaked = [f for f in forms if f in data]
+                assert not leaked, f"{path} holds the secret key"
+        assert not [f for f in forms if f in out + result.stderr]
+        debug = (project / "debug.log").read_text()
+        assert "DescribeZones" in debug and "RequestId" in debug  # each call logged
+        assert emu.secret_id not in debug and "PRIVATE KEY" not in debug
     finally:
         for region, image_id in images.items():
             delete_image(client(emu, region), image_id)
