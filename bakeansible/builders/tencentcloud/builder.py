@@ -31,6 +31,7 @@ from bakeansible.builders.tencentcloud.credentials import (
     resolve_endpoints,
     resolve_region,
 )
+from bakeansible.builders.tencentcloud.steps.clear_keys import StepClearAuthorizedKeys
 from bakeansible.builders.tencentcloud.steps.copy_image import StepCopyImage
 from bakeansible.builders.tencentcloud.steps.create_image import StepCreateImage
 from bakeansible.builders.tencentcloud.steps.detach_key_pair import StepDetachTempKeyPair
@@ -183,6 +184,8 @@ class TencentCvmBuilder:
         if c.communicator == "ssh":
             connect = StepConnectSsh(c.ssh_timeout)
             steps += [connect, StepProvision(connect, self.provisioners)]
+            if c.ssh_clear_authorized_keys:
+                steps.append(StepClearAuthorizedKeys(connect))
         steps += [
             StepDetachTempKeyPair(c.instance_ready_timeout),
             StepCreateImage(

@@ -154,7 +154,10 @@ class TencentCvmConfig:
     ssh_keypair_name: str = opt("", doc="Existing key pair id (skey-...) bound to the instance.")
     temporary_key_pair_name: str = opt("", doc="Name of the temporary key pair; default bake_<id>.")
     ssh_agent_auth: bool = opt(False, doc="Authenticate with the local ssh-agent.")
-    ssh_clear_authorized_keys: bool = opt(False, doc="Accepted; bake detaches the key pair anyway.")
+    ssh_clear_authorized_keys: bool = opt(
+        False, doc="Remove ~/.ssh/authorized_keys before imaging (the temporary key pair is "
+        "detached through the API in any case).",
+    )  # fmt: skip
     ssh_private_ip: bool = opt(False, doc="Connect to the private address even with a public one.")
     winrm_username: str = opt("", doc="Accepted for Packer templates; winrm is not supported.")
     winrm_password: str = opt("", doc="Accepted for Packer templates.", secret=True)

@@ -315,3 +315,13 @@ def test_tag_sweep_removes_expired_resources(
     removed = sweep_expired(env=env, now=later)
     assert [line for line in removed if line.startswith("Could not")] == []
     assert {line.split()[2] for line in removed} >= {"instance", "vpc", "subnet"}
+
+
+def test_clear_authorized_keys(tcloud_emulator: TencentEmulator, journal: Journal) -> None:
+    ctx, ui, error = build(
+        tcloud_emulator, journal, inline=("test -s ~/.ssh/authorized_keys",),
+        ssh_clear_authorized_keys=True,
+    )  # fmt: skip
+    keep_nothing(tcloud_emulator, ctx)
+    assert error is None, ui.text()
+    assert "Authorized keys removed" in ui.text()
