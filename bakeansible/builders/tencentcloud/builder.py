@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bakeansible.builders.tencentcloud.client import RetryPolicy, TencentClient, assume_role
+from bakeansible.builders.tencentcloud.client import RetryPolicy, TencentClient
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig, config_issues
 from bakeansible.builders.tencentcloud.context import (
     TAG_BUILD_ID,
@@ -31,6 +31,7 @@ from bakeansible.builders.tencentcloud.credentials import (
     resolve_endpoints,
     resolve_region,
 )
+from bakeansible.builders.tencentcloud.steps.assume_role import StepAssumeRole
 from bakeansible.builders.tencentcloud.steps.clear_keys import StepClearAuthorizedKeys
 from bakeansible.builders.tencentcloud.steps.copy_image import StepCopyImage
 from bakeansible.builders.tencentcloud.steps.create_image import StepCreateImage
@@ -122,20 +123,6 @@ class TencentCvmBuilder:
         client = TencentClient(
             self._access, creds, policy=self.policy, cancel_event=base.cancel_event
         )
-        role = self.config.assume_role
-        role_arn = role.role_arn or self.env.get("TENCENTCLOUD_ASSUME_ROLE_ARN", "")
-        session = role.session_name or self.env.get("TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME", "")
-        if role_arn and session:
-            duration = role.session_duration or int(
-                self.env.get("TENCENTCLOUD_ASSUME_ROLE_SESSION_DURATION", "7200") or 7200
-            )
-            creds = assume_role(client, role_arn, session, duration)
-            base.masker.add(creds.secret_key)
-            base.masker.add(creds.token)
-            client = TencentClient(
-                self._access, creds, policy=self.policy, cancel_event=base.cancel_event,
-                calls=client.calls,
-            )  # fmt: skip
         expires = dt.datetime.fromtimestamp(
             base.started_at + self.config.max_build_time, tz=dt.UTC
         ).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -152,6 +139,18 @@ class TencentCvmBuilder:
             ctx.output_dir = self.project_dir / ctx.output_dir
         return ctx
 
+    def role(self) -> tuple[str, str, int] | None:
+        """(role ARN, session name, duration) when assume_role (or its env vars) is set."""
+        role = self.config.assume_role
+        arn = role.role_arn or self.env.get("TENCENTCLOUD_ASSUME_ROLE_ARN", "")
+        session = role.session_name or self.env.get("TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME", "")
+        if not (arn and session):
+            return None
+        duration = role.session_duration or int(
+            self.env.get("TENCENTCLOUD_ASSUME_ROLE_SESSION_DURATION", "") or 7200
+        )
+        return arn, session, duration
+
     def name(self, configured: str) -> str:
         """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
         return configured or f"bake_{self.suffix}"
@@ -160,7 +159,8 @@ class TencentCvmBuilder:
         c = self.config
         region = self._access.region if self._access else c.region
         endpoint = self._access.cvm_endpoint if self._access else c.cvm_api_endpoint()
-        steps: list[Step[Any]] = [
+        steps: list[Step[Any]] = [StepAssumeRole(*role)] if (role := self.role()) else []
+        steps += [
             StepPreValidate(c.image_name, c.zone, c.copy_regions(region), c.instance_type),
             StepCheckSourceImage(c.source_image_id, c.source_image_name),
             StepConfigKeyPair(

@@ -169,3 +169,20 @@ def test_paginate_reads_every_page_with_string_offsets_for_vpc() -> None:
 def test_split_endpoint() -> None:
     assert split_endpoint("http://127.0.0.1:8080") == ("http", "127.0.0.1:8080")
     assert split_endpoint("cvm.tencentcloudapi.com") == (None, "cvm.tencentcloudapi.com")
+
+
+def test_assume_role_step_swaps_credentials_and_masks_them() -> None:
+    from types import SimpleNamespace as NS
+
+    from bakeansible.builders.tencentcloud.context import TencentContext
+    from bakeansible.builders.tencentcloud.steps.assume_role import StepAssumeRole
+
+    creds = NS(TmpSecretId="tmp-id", TmpSecretKey="tmp-secret-key", Token="tmp-token-value")
+    client, sdk, _ = client_with([Reply(Credentials=creds)])
+    client._clients["sts"] = sdk
+    ctx = TencentContext(build_id="b", build_name="n", builder_type="t", client=client)
+    StepAssumeRole("qcs::cam::uin/1:roleName/r", "bake", 3600).run(ctx)
+    assert sdk.requests[0].RoleSessionName == "bake" and sdk.requests[0].DurationSeconds == 3600
+    assert ctx.api is not client and ctx.api._creds.secret_key == "tmp-secret-key"
+    assert ctx.api.calls is client.calls
+    assert ctx.masker.mask("x tmp-secret-key tmp-token-value") == "x <sensitive> <sensitive>"
