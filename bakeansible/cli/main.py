@@ -36,6 +36,8 @@ def setup_logging() -> None:
     path = os.environ.get("BAKE_LOG_PATH")
     if not (os.environ.get("BAKE_LOG") or path):
         return
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     handler: logging.Handler = logging.FileHandler(path) if path else logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(MaskingFilter(process_masker()))

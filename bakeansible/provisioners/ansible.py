@@ -114,9 +114,32 @@ class AnsibleProvisioner:
         cmdline = " ".join(shlex.quote(a) for a in self.config.extra_arguments)
         if self.config.verbosity:
             cmdline = ("-" + "v" * min(self.config.verbosity, 4) + " " + cmdline).strip()
-        pdd = ctx.output_dir / f"{ctx.build_name}-ansible"
+        pdd = (ctx.output_dir / f"{ctx.build_name}-ansible").resolve()
         pdd.mkdir(parents=True, exist_ok=True)
         return RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline, self.roles_path())
+
+    def _write_inventory(self, ctx: BuildContext, plan: RunPlan) -> Path:
+        """The static inventory, or on Tencent builds the ``bake_cvm`` dynamic inventory
+        (the plugin users run against their fleets, filtered to this build's tag)."""
+        directory = plan.private_data_dir / "inventory"
+        if ctx.builder_type == "tencentcloud-cvm":
+            from bakeansible.builders.tencentcloud.inventory import write_build_inventory
+
+            dynamic = write_build_inventory(
+                ctx,
+                directory,
+                groups=(self.config.host_alias, *self.config.groups),
+                user=self.config.user or None,
+            )
+            if dynamic is not None:
+                for secret in dynamic.secrets:
+                    ctx.masker.add(secret)
+                plan.envvars.update(dynamic.env)
+                return dynamic.path
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "hosts.yml"
+        path.write_text(yaml.safe_dump(plan.inventory, sort_keys=False))
+        return path
 
     def provision(self, ctx: BuildContext, comm: SshCommunicator, deadline: float | None) -> None:
         import ansible_runner  # heavy: imported only when a playbook runs
@@ -139,9 +162,7 @@ class AnsibleProvisioner:
                 return True
             return ctx.cancelled
 
-        inventory_file = plan.private_data_dir / "inventory" / "hosts.yml"
-        inventory_file.parent.mkdir(parents=True, exist_ok=True)
-        inventory_file.write_text(yaml.safe_dump(plan.inventory, sort_keys=False))
+        inventory_file = self._write_inventory(ctx, plan)
         try:
             result = ansible_runner.run(
                 private_data_dir=str(plan.private_data_dir),

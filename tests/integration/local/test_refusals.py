@@ -44,7 +44,7 @@ CASES = {
         ["build"], "    instnace_type: x\n", "bake.yml:5:5: builds[0].instnace_type"
     ),
     "template: compression level": (
-        ["build"], "    compression_level: 42\n", "compression_level must be between 1 and 19"
+        ["build"], "    compression_level: 42\n", "compression_level must be 1-19"
     ),
     "template: -only matches nothing": (["build", "-only", "db*"], "", "No builds to run"),
 }
