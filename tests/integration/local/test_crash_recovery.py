@@ -26,12 +26,11 @@ STEP_HEADERS = [
 ]
 
 
-@pytest.mark.parametrize("header", STEP_HEADERS)
-def test_kill9_then_cleanup_leaves_nothing(
-    project: Path, state_dir: Path, no_leaks: None, header: str
-) -> None:
-    playbook = project / "playbooks/quick.yml"
-    playbook.write_text(
+def bake_and_signal(
+    project: Path, header: str, signum: signal.Signals
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start a quick bake and send ``signum`` when the step ``header`` starts."""
+    (project / "playbooks/quick.yml").write_text(
         "- hosts: all\n  gather_facts: false\n  tasks:\n"
         "    - name: Write a file\n      ansible.builtin.copy:\n"
         "        dest: /etc/baked\n        content: yes\n"
@@ -45,8 +44,16 @@ def test_kill9_then_cleanup_leaves_nothing(
     for line in proc.stdout:
         seen.append(line)
         if header in line:
-            proc.send_signal(signal.SIGKILL)
+            proc.send_signal(signum)
             break
+    return proc, seen
+
+
+@pytest.mark.parametrize("header", STEP_HEADERS)
+def test_kill9_then_cleanup_leaves_nothing(
+    project: Path, state_dir: Path, no_leaks: None, header: str
+) -> None:
+    proc, seen = bake_and_signal(project, header, signal.SIGKILL)
     proc.wait(30)
     assert proc.returncode == -signal.SIGKILL, "".join(seen)
     time.sleep(0.5)
@@ -77,23 +84,7 @@ def test_signal_at_each_step_cleans_up_without_help(
     project: Path, state_dir: Path, no_leaks: None, header: str, signum: signal.Signals
 ) -> None:
     """SIGINT/SIGTERM at the start of every step: bake itself removes everything."""
-    playbook = project / "playbooks/quick.yml"
-    playbook.write_text(
-        "- hosts: all\n  gather_facts: false\n  tasks:\n"
-        "    - name: Write a file\n      ansible.builtin.copy:\n"
-        "        dest: /etc/baked\n        content: yes\n"
-    )
-    proc = subprocess.Popen(
-        ["bake", "--playbook", "playbooks/quick.yml", "-color=false"], cwd=project,
-        env=bake_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if header in line:
-            proc.send_signal(signum)
-            break
+    proc, seen = bake_and_signal(project, header, signum)
     rest, _ = proc.communicate(timeout=120)
     out = "".join(seen) + rest
     assert proc.returncode == 1, out
