@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +9,7 @@ PROPAGATE = Path("/run/systemd/nspawn/propagate")
 
 
 def _own_pidns() -> str:
-    return os.readlink("/proc/self/ns/pid")
+    return str(Path("/proc/self/ns/pid").readlink())
 
 
 def foreign_pidns_processes() -> set[tuple[int, str]]:
@@ -21,7 +20,7 @@ def foreign_pidns_processes() -> set[tuple[int, str]]:
         if not entry.name.isdigit():
             continue
         try:
-            ns = os.readlink(entry / "ns/pid")
+            ns = str((entry / "ns/pid").readlink())
             comm = (entry / "comm").read_text().strip()
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:

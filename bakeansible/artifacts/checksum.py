@@ -23,7 +23,7 @@ def write_checksums(
         for f in files:
             digest = hashlib.new(kind)
             with f.open("rb") as fh:
-                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                while chunk := fh.read(1 << 20):
                     digest.update(chunk)
             lines.append(f"{digest.hexdigest()}  {f.name}\n")
         out.parent.mkdir(parents=True, exist_ok=True)

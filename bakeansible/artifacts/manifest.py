@@ -52,8 +52,11 @@ def append_to_manifest(path: Path, entry: dict[str, Any], run_uuid: str) -> None
         try:
             doc = json.loads(text) if text.strip() else {}
         except json.JSONDecodeError:
+            # Keep what was there for the user to look at; never lose a manifest silently.
+            path.with_name(f"{path.name}.corrupt-{int(time.time())}").write_text(text)
             doc = {}
-        builds = doc.get("builds") if isinstance(doc.get("builds"), list) else []
+        old = doc.get("builds") if isinstance(doc, dict) else None
+        builds: list[Any] = old if isinstance(old, list) else []
         builds.append(entry)
         doc = {"builds": builds, "last_run_uuid": run_uuid}
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -177,7 +178,7 @@ def _install_signal_handlers(cancel: threading.Event, console: Console) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _ask(step: Step, error: BakeError) -> Choice:
+def _ask(step: Step[Any], error: BakeError) -> Choice:
     click.echo(f"Step '{step.title.rstrip('.')}' failed: {error}", err=True)
     while True:
         answer = click.prompt(
@@ -188,7 +189,7 @@ def _ask(step: Step, error: BakeError) -> Choice:
             return Choice(answer)
 
 
-def _pause(step: Step) -> None:
+def _pause(step: Step[Any]) -> None:
     if sys.stdin.isatty():
         click.prompt(
             f"Pausing before step '{step.title.rstrip('.')}'. Press enter to continue",

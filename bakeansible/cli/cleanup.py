@@ -33,7 +33,7 @@ def command(dry_run: bool, build_id: str | None, tags: bool) -> None:
     for bid in sorted(set(report.skipped_builds)):
         click.echo(f"Skipped build {bid[:12]}: it is still running.")
     if tags:
-        from bakeansible.builders.tencentcloud.sweep import sweep_expired  # type: ignore[import]
+        from bakeansible.builders.tencentcloud.sweep import sweep_expired
 
         for line in sweep_expired(dry_run=dry_run):
             click.echo(line)

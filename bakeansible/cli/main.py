@@ -96,7 +96,7 @@ class LazyGroup(click.Group):
               help="Packer's machine-readable output.")
 @click.option("--no-auto-cleanup", is_flag=True, help="Don't sweep resources of dead builds.")
 @click.pass_context
-def cli(ctx: click.Context, **kwargs: Any) -> None:
+def cli(ctx: click.Context, /, **kwargs: Any) -> None:
     """Bake machine images with Ansible, the way Packer does.
 
     \b

@@ -185,7 +185,7 @@ class _Loader:
             spec for raw in provisioners if (spec := self.provisioner_spec(raw, self.ctx))
         )
         template_post = tuple(
-            spec for raw in post if (spec := self.post_processor_spec(raw, self.ctx))
+            pp for raw in post if (pp := self.post_processor_spec(raw, self.ctx))
         )
         if self.issues:
             raise ConfigError(mask_issues(sort_issues(self.issues), variables.values()))
@@ -409,7 +409,7 @@ class _Loader:
         chosen = [p for p in provisioners if matches(raw.name, p.only, p.except_)] + raw.own
         provs = tuple(spec for p in chosen if (spec := self.provisioner_spec(p, ctx, raw.name)))
         chosen_post = [p for p in post if matches(raw.name, p.only, p.except_)] + raw.own_post
-        posts = tuple(spec for p in chosen_post if (spec := self.post_processor_spec(p, ctx)))
+        posts = tuple(pp for p in chosen_post if (pp := self.post_processor_spec(p, ctx)))
         return BuildSpec(raw.name, raw.type, config, provs, posts)
 
     def provisioner_spec(

@@ -68,8 +68,8 @@ def _json_default(value: Any) -> Any:
         items = [_json_default(v) for v in value]
         return _NO_DEFAULT if _NO_DEFAULT in items else items
     if isinstance(value, dict):
-        items = {str(k): _json_default(v) for k, v in value.items()}
-        return _NO_DEFAULT if _NO_DEFAULT in items.values() else items
+        mapping = {str(k): _json_default(v) for k, v in value.items()}
+        return _NO_DEFAULT if _NO_DEFAULT in mapping.values() else mapping
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return _NO_DEFAULT

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bakeansible.errors import BakeError, BuildCancelled, StepError
 from bakeansible.pipeline.context import BuildContext
@@ -29,11 +30,11 @@ class Choice(enum.Enum):
     RETRY = "r"
 
 
-AskCallback = Callable[[Step, BakeError], Choice]
-PauseCallback = Callable[[Step], None]
+AskCallback = Callable[[Step[Any], BakeError], Choice]
+PauseCallback = Callable[[Step[Any]], None]
 
 
-def _as_bake_error(step: Step, exc: Exception) -> BakeError:
+def _as_bake_error(step: Step[Any], exc: Exception) -> BakeError:
     if isinstance(exc, BakeError):
         return exc
     log.debug("step %s raised", type(step).__name__, exc_info=exc)
@@ -41,7 +42,7 @@ def _as_bake_error(step: Step, exc: Exception) -> BakeError:
 
 
 def run_steps(
-    steps: Sequence[Step],
+    steps: Sequence[Step[Any]],
     ctx: BuildContext,
     on_error: OnError = OnError.CLEANUP,
     ask: AskCallback | None = None,
@@ -52,7 +53,7 @@ def run_steps(
     Raises the step's error (a ``BakeError``) or ``BuildCancelled``. With ``OnError.ABORT`` (or the
     ask answer "abort") no cleanup runs and ``ctx`` keeps everything for debugging.
     """
-    entered: list[Step] = []
+    entered: list[Step[Any]] = []
     try:
         for step in steps:
             ctx.check_cancelled()
@@ -99,7 +100,7 @@ class _Abort(Exception):
         self.error = error
 
 
-def run_cleanups(entered: Sequence[Step], ctx: BuildContext, outcome: Outcome) -> None:
+def run_cleanups(entered: Sequence[Step[Any]], ctx: BuildContext, outcome: Outcome) -> None:
     """Run the cleanups of the entered steps, last first; one failing does not stop the rest."""
     for step in reversed(entered):
         try:
