@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -76,7 +77,10 @@ def sweep(
     for res in journal.open_resources(build_id):
         if res.build_id not in alive:
             record = journal.build(res.build_id)
-            alive[res.build_id] = bool(record and record.alive)
+            # A build of another host (a shared state dir) may be alive: we cannot tell, so
+            # only an explicit --build removes its resources.
+            foreign = bool(record and record.host != os.uname().nodename and build_id is None)
+            alive[res.build_id] = bool(record and record.alive) or foreign
             if alive[res.build_id] and not include_alive:
                 report.skipped_builds.append(res.build_id)
             elif keep_aborted and record is not None and record.state == "aborted":
