@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeansible.artifacts.checksum import write_checksums
+from bakeansible.artifacts.fingerprint import build_fingerprint
 from bakeansible.artifacts.manifest import append_to_manifest, manifest_entry
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
@@ -125,6 +126,11 @@ def run_build(
     try:
         run_steps(planned.builder.steps(), ctx, options.on_error, options.ask, options.pause)
         result.artifact = ctx.artifact
+        if ctx.artifact is not None:
+            identity = getattr(planned.builder, "source_identity", lambda: "")()
+            ctx.artifact.extra.setdefault(
+                "input_fingerprint", build_fingerprint(spec, options.project_dir, identity)
+            )
         run_post_processors(spec, ctx, options)
         state = "succeeded"
     except BuildCancelled as exc:

@@ -9,7 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bakeansible.builders.local import rootfs
+from bakeansible.builders.local import rootfs, snapshot
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.steps import (
     LocalContext,
@@ -83,6 +83,17 @@ class LocalBuilder:
             )
         for prov in self.provisioners:
             prov.validate()
+
+    def source_identity(self) -> str:
+        """What the source is, for the input fingerprint: the base's cache key or the
+        tarball's digest."""
+        if rootfs.is_tarball(self.config.source):
+            src = Path(self.config.source).expanduser()
+            src = src if src.is_absolute() else self.project_dir / src
+            return "tarball:" + snapshot.sha256_file(src) if src.is_file() else "tarball:missing"
+        suite = rootfs.parse_debian_source(self.config.source)
+        packages = tuple(dict.fromkeys((*rootfs.BASE_PACKAGES, *self.config.extra_packages)))
+        return rootfs.base_key(suite, packages, self.config.mirror)
 
     def new_context(self, base: BuildContext) -> LocalContext:
         ctx = LocalContext(**{f.name: getattr(base, f.name) for f in fields(BuildContext)})

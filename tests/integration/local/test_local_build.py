@@ -77,6 +77,7 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
     assert {"name": str(image), "size": image.stat().st_size} in build["files"]
     assert manifest["last_run_uuid"] == build["packer_run_uuid"]
     assert isinstance(build["build_time"], int)
+    assert build["input_fingerprint"].startswith("sha256:")
     # The event log is kept; the key is not.
     assert list((project / "output/local-ansible/artifacts").rglob("job_events/*.json"))
     assert open_journal_resources(state_dir) == []
