@@ -121,6 +121,18 @@ class TencentApiError(StepError):
         super().__init__(f"{action} failed{tries}: {code}: {message}{rid}", _hint(code))
 
 
+class CallCancelled(BuildCancelled):
+    """The build was cancelled before (another attempt of) a call was sent.
+
+    ``uncertain`` is True if an earlier attempt got no answer: a create call may have taken
+    effect anyway. Otherwise the cloud never acted on the call.
+    """
+
+    def __init__(self, uncertain: bool) -> None:
+        super().__init__("interrupted")
+        self.uncertain = uncertain
+
+
 def _hint(code: str) -> str | None:
     if code.startswith("AuthFailure"):
         return "Check secret_id/secret_key (or TENCENTCLOUD_SECRET_ID/_KEY, or the profile)."
@@ -216,7 +228,8 @@ class TencentClient:
         """Send one action with retries; returns the SDK's typed response model.
 
         Raises TencentApiError when the code is not retryable or the retries are exhausted,
-        BuildCancelled when the build is cancelled while waiting (only if ``cancellable``).
+        CallCancelled (a BuildCancelled) when the build is cancelled before an attempt or while
+        waiting to retry (only if ``cancellable``).
         """
         sdk = self._client(service)
         models = _sdk_module(service, "models")
@@ -227,8 +240,8 @@ class TencentClient:
         waited = 0.0
         uncertain = False
         while True:
-            if cancellable:
-                self._check_cancelled()
+            if cancellable and self.cancel_event is not None and self.cancel_event.is_set():
+                raise CallCancelled(uncertain)
             attempt += 1
             self.calls[action] += 1
             try:
@@ -253,17 +266,16 @@ class TencentClient:
                         "%s %s: %s (RequestId %s); retry %d in %.1fs",
                         service, action, code, rid, attempt, delay,
                     )  # fmt: skip
-                    self._wait(delay, cancellable)
+                    try:
+                        self._wait(delay, cancellable)
+                    except BuildCancelled:
+                        raise CallCancelled(uncertain) from None
                     waited += delay
                     continue
                 log.debug("%s %s failed: %s (RequestId %s)", service, action, code, rid)
                 raise TencentApiError(action, code, message, rid, attempt, uncertain) from None
             log.debug("%s %s [%s] RequestId %s", service, action, self.region, response.RequestId)
             return response
-
-    def _check_cancelled(self) -> None:
-        if self.cancel_event is not None and self.cancel_event.is_set():
-            raise BuildCancelled("interrupted")
 
     def _wait(self, seconds: float, cancellable: bool) -> None:
         if cancellable and self.cancel_event is not None:

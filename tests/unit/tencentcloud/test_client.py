@@ -11,6 +11,7 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from bakeansible.builders.tencentcloud.client import (
+    CallCancelled,
     RetryPolicy,
     TencentApiError,
     TencentClient,
@@ -149,6 +150,32 @@ def test_cancel_stops_retrying_but_not_in_cleanup() -> None:
     client, _, slept = client_with(["ResourceInUse", Reply()], cancel_event=cancel)
     client.vpc("DeleteVpc", {"VpcId": "vpc-1"}, cancellable=False)
     assert len(slept) == 1
+
+
+def test_cancel_says_whether_the_call_may_have_taken_effect() -> None:
+    """Cancelled before sending: the cloud never saw the call, so its intent can be closed.
+    Cancelled while retrying after an unanswered attempt: it may have taken effect."""
+    cancel = threading.Event()
+    cancel.set()
+    client, sdk, _ = client_with([Reply()], cancel_event=cancel)
+    with pytest.raises(CallCancelled) as err:
+        client.vpc("CreateVpc", {"VpcName": "v", "CidrBlock": "10.0.0.0/16"})
+    assert not err.value.uncertain and not sdk.requests
+
+    cancel.clear()
+    client, sdk, _ = client_with(["ClientNetworkError", Reply()], cancel_event=cancel)
+    answer = sdk.CreateVpc
+
+    def then_cancel(request: Any) -> Any:
+        try:
+            return answer(request)
+        finally:
+            cancel.set()
+
+    client._clients["vpc"] = type("Sdk", (), {"CreateVpc": staticmethod(then_cancel)})()
+    with pytest.raises(CallCancelled) as err:
+        client.vpc("CreateVpc", {"VpcName": "v", "CidrBlock": "10.0.0.0/16"})
+    assert err.value.uncertain and len(sdk.requests) == 1
 
 
 def test_request_is_the_sdk_model() -> None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bakeansible.builders.tencentcloud.client import TencentApiError
+from bakeansible.builders.tencentcloud.client import CallCancelled, TencentApiError
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.pipeline.step import Outcome
 
@@ -46,12 +46,13 @@ def create(
 ) -> Any:
     """Send a create call journaled as ``rids``; a definite refusal means nothing was created.
 
-    When every attempt was answered with an error, the intent entries are closed; when some
-    attempt got no answer, they stay open so that cleanup finds the resource by name and tags.
+    When every attempt was answered with an error, or the build was cancelled before the call
+    was sent, the intent entries are closed; when some attempt got no answer, they stay open so
+    that cleanup finds the resource by name and tags.
     """
     try:
         return ctx.api.call(service, action, params)
-    except TencentApiError as exc:
+    except (TencentApiError, CallCancelled) as exc:
         if not exc.uncertain:
             for rid in rids:
                 ctx.record_gone(rid)
