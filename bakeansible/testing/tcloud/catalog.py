@@ -65,6 +65,7 @@ INSTANCE_TYPES = tuple(
     InstanceType(name, cpu, mem)
     for name, cpu, mem in (
         ("S1.SMALL1", 1, 1),
+        ("S2.SMALL1", 1, 1),  # the seed template's type
         ("S5.SMALL1", 1, 1),
         ("S5.SMALL2", 1, 2),
         ("S5.SMALL4", 1, 4),

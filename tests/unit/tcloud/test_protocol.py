@@ -70,6 +70,20 @@ def test_instance_type_configs(emu: TencentEmulator) -> None:
     assert all(t.startswith("S5.") for t in types)
 
 
+def test_seed_instance_type_is_offered_in_guangzhou_3(emu: TencentEmulator) -> None:
+    resp = call(
+        emu.cvm_client(),
+        "DescribeInstanceTypeConfigs",
+        Filters=[
+            {"Name": "zone", "Values": ["ap-guangzhou-3"]},
+            {"Name": "instance-type", "Values": ["S2.SMALL1"]},
+        ],
+    )
+    assert [(c["Zone"], c["InstanceType"]) for c in resp["InstanceTypeConfigSet"]] == [
+        ("ap-guangzhou-3", "S2.SMALL1")
+    ]
+
+
 def test_every_answer_is_200_json_with_request_id(emu: TencentEmulator) -> None:
     resp = requests.post(
         emu.endpoint + "/", data=b"{}", headers={"Content-Type": "application/json"}, timeout=5
