@@ -100,8 +100,14 @@ def sweep(
         journal.gone(res.id)
         report.removed.append(res)
     if not dry_run:
-        for bid, is_alive in alive.items():
-            record = journal.build(bid)
-            if record and not is_alive and record.state == "running":
-                journal.finish_build(bid, "crashed")
+        # Dead builds still marked running, with or without resources left, crashed.
+        for record in journal.builds(limit=1000):
+            if build_id is not None and record.build_id != build_id:
+                continue
+            if record.state != "running" or alive.get(record.build_id) or record.alive:
+                continue
+            if record.host != os.uname().nodename and build_id is None:
+                continue
+            if not any(res.build_id == record.build_id for res, _ in report.failed):
+                journal.finish_build(record.build_id, "crashed")
     return report

@@ -221,3 +221,13 @@ def test_automatic_sweep_spares_aborted_builds(
     report = sweep(journal)
     assert [r.id for r in report.removed] == [kept_rid]
     assert not leftovers["workdir"].exists()
+
+
+def test_dead_build_without_resources_is_marked_crashed(journal: Journal) -> None:
+    """A build killed before it created anything holds nothing, but is not left 'running'."""
+    build_id = "b-empty"
+    dead_build(journal, build_id, [])
+    report = sweep(journal)
+    assert report.removed == [] and report.failed == []
+    record = journal.build(build_id)
+    assert record is not None and record.state == "crashed"
