@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -63,13 +63,11 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
     options = RunOptions(
         on_error=OnError(flags.on_error),
         force=flags.force,
-        parallel=0 if flags.debug is False else 1,
+        parallel=1 if flags.debug else flags.parallel,  # -debug runs builds one by one
         fail_fast=flags.fail_fast,
         project_dir=project_dir,
         masker=masker,
     )
-    if not flags.debug:
-        options.parallel = flags.parallel
     planned = plan_builds(template, options)  # raises before any side effect
 
     journal = Journal()
@@ -112,8 +110,7 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
 
 
 def _secret_fields(config: object) -> list[str]:
-    from dataclasses import fields, is_dataclass
-
+    """Values of the config's fields marked secret (secret_key, ssh_password...)."""
     if not is_dataclass(config):
         return []
     return [

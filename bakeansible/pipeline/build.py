@@ -206,12 +206,9 @@ def run_builds(
     events = [threading.Event() for _ in planned]
     results: dict[int, BuildResult] = {}
 
-    def relay() -> None:
-        cancel.wait()
-        for ev in events:
-            ev.set()
-
     def run_one(i: int, ui: Ui) -> BuildResult:
+        if cancel.is_set():
+            events[i].set()
         result = _guarded_run(planned[i], options, ui, events[i])
         # Fail fast from the worker itself, before it picks up a build queued behind the limit.
         if options.fail_fast and not result.ok and not result.cancelled:
@@ -219,7 +216,6 @@ def run_builds(
                 ev.set()
         return result
 
-    threading.Thread(target=relay, daemon=True).start()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build") as pool:
         futures: dict[Future[BuildResult], int] = {}
         for i, p in enumerate(planned):
@@ -227,6 +223,9 @@ def run_builds(
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            if cancel.is_set():  # relay the run's cancellation to every build
+                for ev in events:
+                    ev.set()
             for fut in done:
                 i = futures[fut]
                 results[i] = fut.result()
