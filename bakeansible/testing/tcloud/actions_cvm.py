@@ -21,7 +21,7 @@ from bakeansible.testing.tcloud.catalog import (
 from bakeansible.testing.tcloud.cloud import Call
 from bakeansible.testing.tcloud.errors import ApiError, in_progress, invalid_value
 from bakeansible.testing.tcloud.lookup import (
-    check_ids,
+    describe,
     get_image,
     get_instance,
     get_key,
@@ -33,7 +33,6 @@ from bakeansible.testing.tcloud.params import (
     TAG_SPEC,
     Required,
     apply_filters,
-    paginate,
     struct,
     tags_from_spec,
 )
@@ -327,24 +326,21 @@ def run_instances(call: Call) -> dict[str, Any]:
 
 @action("cvm", m, InstanceIds=[str], Filters=[FILTER], Offset=int, Limit=int)
 def describe_instances(call: Call) -> dict[str, Any]:
-    p, region = call.params, call.region
-    if p.get("InstanceIds") and p.get("Filters"):
-        raise ApiError(
-            "InvalidParameterCoexist", "InstanceIds and Filters cannot be specified together."
-        )
     now = time.monotonic()
-    items = sorted(
-        (i for i in region.instances.values() if i.visible_at <= now),
-        key=lambda i: newest_first_key(i.created),
-    )
-    if p.get("InstanceIds"):
-        check_ids(p["InstanceIds"], "ins")
-        too_many(p["InstanceIds"])
-        items = [i for i in items if i.id in p["InstanceIds"]]
-    items = apply_filters(
-        items,
-        p.get("Filters"),
-        {
+    return describe(
+        call,
+        sorted(
+            (i for i in call.region.instances.values() if i.visible_at <= now),
+            key=lambda i: newest_first_key(i.created),
+        ),
+        ids="InstanceIds",
+        prefix="ins",
+        max_ids=100,
+        coexist=(
+            "InvalidParameterCoexist",
+            "InstanceIds and Filters cannot be specified together.",
+        ),
+        filters={
             "zone": lambda i: i.zone,
             "project-id": lambda i: "0",
             "vpc-id": lambda i: i.vpc_id,
@@ -359,10 +355,9 @@ def describe_instances(call: Call) -> dict[str, Any]:
             "public-ip-address": lambda i: [i.address] if i.public_assigned else [],
             "image-id": lambda i: i.image_id,
         },
-        tags=lambda i: i.tags,
+        view=instance_view,
+        set_name="InstanceSet",
     )
-    page = paginate(items, p.get("Offset"), p.get("Limit"))
-    return {"TotalCount": len(items), "InstanceSet": [instance_view(i) for i in page]}
 
 
 def _targets(call: Call) -> list[Instance]:

@@ -9,21 +9,8 @@ from tencentcloud.cvm.v20170312 import models as m
 from bakeansible.testing.tcloud.catalog import REGIONS
 from bakeansible.testing.tcloud.cloud import Call
 from bakeansible.testing.tcloud.errors import ApiError, in_progress, invalid_value, missing
-from bakeansible.testing.tcloud.lookup import (
-    check_ids,
-    get_image,
-    get_instance,
-    newest_first_key,
-    too_many,
-)
-from bakeansible.testing.tcloud.params import (
-    FILTER,
-    TAG_SPEC,
-    Required,
-    apply_filters,
-    paginate,
-    tags_from_spec,
-)
+from bakeansible.testing.tcloud.lookup import describe, get_image, get_instance, newest_first_key
+from bakeansible.testing.tcloud.params import FILTER, TAG_SPEC, Required, tags_from_spec
 from bakeansible.testing.tcloud.router import action
 from bakeansible.testing.tcloud.state import (
     Image,
@@ -62,25 +49,21 @@ def image_view(image: Image) -> dict[str, Any]:
 
 @action("cvm", m, ImageIds=[str], Filters=[FILTER], Offset=int, Limit=int, InstanceType=str)
 def describe_images(call: Call) -> dict[str, Any]:
-    p = call.params
-    if p.get("ImageIds") and p.get("Filters"):
-        raise ApiError(
+    return describe(
+        call,
+        # Newest private images first, then the public catalogue.
+        sorted(
+            call.region.images.values(),
+            key=lambda i: (i.image_type == "PUBLIC_IMAGE", newest_first_key(i.created)),
+        ),
+        ids="ImageIds",
+        prefix="img",
+        max_ids=100,
+        coexist=(
             "InvalidParameter.InvalidParameterCoexistImageIdsFilters",
             "ImageIds and Filters cannot be specified together.",
-        )
-    # Newest private images first, then the public catalogue.
-    images = sorted(
-        call.region.images.values(),
-        key=lambda i: (i.image_type == "PUBLIC_IMAGE", newest_first_key(i.created)),
-    )
-    if p.get("ImageIds"):
-        check_ids(p["ImageIds"], "img")
-        too_many(p["ImageIds"])
-        images = [i for i in images if i.id in p["ImageIds"]]
-    images = apply_filters(
-        images,
-        p.get("Filters"),
-        {
+        ),
+        filters={
             "image-id": lambda i: i.id,
             "image-type": lambda i: i.image_type,
             "image-name": lambda i: i.name,
@@ -88,10 +71,9 @@ def describe_images(call: Call) -> dict[str, Any]:
             "image-state": lambda i: i.state,
         },
         fuzzy=frozenset({"image-name", "platform"}),
-        tags=lambda i: i.tags,
+        view=image_view,
+        set_name="ImageSet",
     )
-    page = paginate(images, p.get("Offset"), p.get("Limit"))
-    return {"TotalCount": len(images), "ImageSet": [image_view(i) for i in page]}
 
 
 @action(

@@ -12,26 +12,15 @@ from tencentcloud.cvm.v20170312 import models as m
 from bakeansible.testing.tcloud.cloud import Call
 from bakeansible.testing.tcloud.errors import ApiError, in_progress
 from bakeansible.testing.tcloud.lookup import (
-    check_ids,
+    describe,
     get_instance,
     get_key,
     newest_first_key,
     too_many,
 )
-from bakeansible.testing.tcloud.params import (
-    FILTER,
-    TAG_SPEC,
-    Required,
-    apply_filters,
-    paginate,
-    tags_from_spec,
-)
+from bakeansible.testing.tcloud.params import FILTER, TAG_SPEC, Required, tags_from_spec
 from bakeansible.testing.tcloud.router import action
-from bakeansible.testing.tcloud.state import (
-    KeyPair,
-    RegionState,
-    new_id,
-)
+from bakeansible.testing.tcloud.state import KeyPair, RegionState, new_id
 
 # Key pairs ----------------------------------------------------------------------------------
 
@@ -119,21 +108,17 @@ def delete_key_pairs(call: Call) -> dict[str, Any]:
 
 @action("cvm", m, KeyIds=[str], Filters=[FILTER], Offset=int, Limit=int)
 def describe_key_pairs(call: Call) -> dict[str, Any]:
-    p, region = call.params, call.region
-    if p.get("KeyIds") and p.get("Filters"):
-        raise ApiError("InvalidParameter", "KeyIds and Filters cannot be specified together.")
-    keys = sorted(region.key_pairs.values(), key=lambda k: newest_first_key(k.created))
-    if p.get("KeyIds"):
-        check_ids(p["KeyIds"], "skey")
-        keys = [k for k in keys if k.id in p["KeyIds"]]
-    keys = apply_filters(
-        keys,
-        p.get("Filters"),
-        {"project-id": lambda k: str(k.project_id), "key-name": lambda k: k.name},
-        tags=lambda k: k.tags,
+    region = call.region
+    return describe(
+        call,
+        sorted(region.key_pairs.values(), key=lambda k: newest_first_key(k.created)),
+        ids="KeyIds",
+        prefix="skey",
+        coexist=("InvalidParameter", "KeyIds and Filters cannot be specified together."),
+        filters={"project-id": lambda k: str(k.project_id), "key-name": lambda k: k.name},
+        view=lambda k: keypair_view(region, k),
+        set_name="KeyPairSet",
     )
-    page = paginate(keys, p.get("Offset"), p.get("Limit"))
-    return {"TotalCount": len(keys), "KeyPairSet": [keypair_view(region, k) for k in page]}
 
 
 def _key_change(call: Call, add: bool) -> dict[str, Any]:

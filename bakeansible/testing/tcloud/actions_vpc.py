@@ -11,15 +11,8 @@ from tencentcloud.vpc.v20170312 import models as v
 from bakeansible.testing.tcloud.catalog import zones
 from bakeansible.testing.tcloud.cloud import Call
 from bakeansible.testing.tcloud.errors import ApiError, invalid_value
-from bakeansible.testing.tcloud.params import (
-    FILTER,
-    TAG,
-    Required,
-    apply_filters,
-    paginate,
-    plain_tags,
-    struct,
-)
+from bakeansible.testing.tcloud.lookup import describe, get_sg, get_subnet, get_vpc
+from bakeansible.testing.tcloud.params import FILTER, TAG, Required, plain_tags, struct
 from bakeansible.testing.tcloud.router import action
 from bakeansible.testing.tcloud.state import (
     RegionState,
@@ -36,9 +29,8 @@ _PRIVATE_RANGES = tuple(
 _FILTER_CODE = "InvalidParameter.FilterInvalidKey"
 
 
-def _check_id(rid: str, prefix: str, code: str) -> None:
-    if not re.match(rf"^{prefix}-[0-9a-z]{{8}}$", rid):
-        raise ApiError(code, f"The id `{rid}` is malformed.")
+def _coexist(ids: str) -> tuple[str, str]:
+    return "InvalidParameter.Coexist", f"{ids} and Filters cannot be combined."
 
 
 def _network(cidr: str, name: str = "CidrBlock") -> ipaddress.IPv4Network:
@@ -115,37 +107,29 @@ def create_vpc(call: Call) -> dict[str, Any]:
 
 @action("vpc", v, VpcIds=[str], Filters=[FILTER], Offset=str, Limit=str)
 def describe_vpcs(call: Call) -> dict[str, Any]:
-    p, region = call.params, call.region
-    if p.get("VpcIds") and p.get("Filters"):
-        raise ApiError("InvalidParameter.Coexist", "VpcIds and Filters cannot be combined.")
-    items = sorted(region.vpcs.values(), key=lambda x: x.created, reverse=True)
-    if p.get("VpcIds"):
-        for rid in p["VpcIds"]:
-            _check_id(rid, "vpc", "InvalidVpcId.Malformed")
-        items = [x for x in items if x.id in p["VpcIds"]]
-    items = apply_filters(
-        items,
-        p.get("Filters"),
-        {
+    return describe(
+        call,
+        sorted(call.region.vpcs.values(), key=lambda x: x.created, reverse=True),
+        ids="VpcIds",
+        prefix="vpc",
+        coexist=_coexist("VpcIds"),
+        filters={
             "vpc-name": lambda x: x.name,
             "is-default": lambda x: str(x.is_default).lower(),
             "vpc-id": lambda x: x.id,
             "cidr-block": lambda x: x.cidr,
             "is-multicast": lambda x: str(x.multicast).lower(),
         },
-        tags=lambda x: x.tags,
-        invalid_code=_FILTER_CODE,
+        invalid_filter=_FILTER_CODE,
+        view=vpc_view,
+        set_name="VpcSet",
     )
-    page = paginate(items, p.get("Offset"), p.get("Limit"))
-    return {"TotalCount": len(items), "VpcSet": [vpc_view(x) for x in page]}
 
 
 @action("vpc", v, VpcId=Required(str))
 def delete_vpc(call: Call) -> dict[str, Any]:
-    region, rid = call.region, call.params["VpcId"]
-    _check_id(rid, "vpc", "InvalidVpcId.Malformed")
-    if rid not in region.vpcs:
-        raise ApiError("InvalidVpcId.NotFound", f"The VPC `{rid}` does not exist.")
+    region = call.region
+    rid = get_vpc(region, call.params["VpcId"]).id
     subnets = [s.id for s in region.subnets.values() if s.vpc_id == rid]
     if subnets:
         raise ApiError("ResourceInUse", f"The VPC `{rid}` still has subnets {subnets}.")
@@ -191,10 +175,7 @@ def subnet_view(subnet: Subnet) -> dict[str, Any]:
 )
 def create_subnet(call: Call) -> dict[str, Any]:
     p, region = call.params, call.region
-    _check_id(p["VpcId"], "vpc", "InvalidVpcId.Malformed")
-    vpc = region.vpcs.get(p["VpcId"])
-    if vpc is None:
-        raise ApiError("InvalidVpcId.NotFound", f"The VPC `{p['VpcId']}` does not exist.")
+    vpc = get_vpc(region, p["VpcId"])
     if not p["SubnetName"] or len(p["SubnetName"].encode()) > 60:
         raise ApiError("InvalidParameterValue.Range", "`SubnetName` must be 1 to 60 bytes.")
     if p["Zone"] not in {z["Zone"] for z in zones(region.name)}:
@@ -225,18 +206,13 @@ def create_subnet(call: Call) -> dict[str, Any]:
 
 @action("vpc", v, SubnetIds=[str], Filters=[FILTER], Offset=str, Limit=str)
 def describe_subnets(call: Call) -> dict[str, Any]:
-    p, region = call.params, call.region
-    if p.get("SubnetIds") and p.get("Filters"):
-        raise ApiError("InvalidParameter.Coexist", "SubnetIds and Filters cannot be combined.")
-    items = sorted(region.subnets.values(), key=lambda x: x.created, reverse=True)
-    if p.get("SubnetIds"):
-        for rid in p["SubnetIds"]:
-            _check_id(rid, "subnet", "InvalidParameterValue.Malformed")
-        items = [x for x in items if x.id in p["SubnetIds"]]
-    items = apply_filters(
-        items,
-        p.get("Filters"),
-        {
+    return describe(
+        call,
+        sorted(call.region.subnets.values(), key=lambda x: x.created, reverse=True),
+        ids="SubnetIds",
+        prefix="subnet",
+        coexist=_coexist("SubnetIds"),
+        filters={
             "subnet-id": lambda x: x.id,
             "vpc-id": lambda x: x.vpc_id,
             "cidr-block": lambda x: x.cidr,
@@ -244,19 +220,16 @@ def describe_subnets(call: Call) -> dict[str, Any]:
             "subnet-name": lambda x: x.name,
             "zone": lambda x: x.zone,
         },
-        tags=lambda x: x.tags,
-        invalid_code=_FILTER_CODE,
+        invalid_filter=_FILTER_CODE,
+        view=subnet_view,
+        set_name="SubnetSet",
     )
-    page = paginate(items, p.get("Offset"), p.get("Limit"))
-    return {"TotalCount": len(items), "SubnetSet": [subnet_view(x) for x in page]}
 
 
 @action("vpc", v, SubnetId=Required(str))
 def delete_subnet(call: Call) -> dict[str, Any]:
-    region, rid = call.region, call.params["SubnetId"]
-    _check_id(rid, "subnet", "InvalidParameterValue.Malformed")
-    if rid not in region.subnets:
-        raise ApiError("ResourceNotFound", f"The subnet `{rid}` does not exist.")
+    region = call.region
+    rid = get_subnet(region, call.params["SubnetId"]).id
     _in_use(region, rid, "subnet_id", "subnet")
     del region.subnets[rid]
     return {}
@@ -276,16 +249,6 @@ def sg_view(sg: SecurityGroup) -> dict[str, Any]:
         "TagSet": list(sg.tags),
         "UpdateTime": sg.updated,
     }
-
-
-def get_sg(region: RegionState, rid: str) -> SecurityGroup:
-    _check_id(rid, "sg", "InvalidSecurityGroupID.Malformed")
-    sg = region.security_groups.get(rid)
-    if sg is None:
-        raise ApiError(
-            "InvalidSecurityGroupID.NotFound", f"The security group `{rid}` does not exist."
-        )
-    return sg
 
 
 @action(
@@ -324,29 +287,21 @@ def create_security_group(call: Call) -> dict[str, Any]:
     OrderDirection=str,
 )
 def describe_security_groups(call: Call) -> dict[str, Any]:
-    p, region = call.params, call.region
-    if p.get("SecurityGroupIds") and p.get("Filters"):
-        raise ApiError(
-            "InvalidParameter.Coexist", "SecurityGroupIds and Filters cannot be combined."
-        )
-    items = sorted(region.security_groups.values(), key=lambda x: x.created, reverse=True)
-    if p.get("SecurityGroupIds"):
-        for rid in p["SecurityGroupIds"]:
-            _check_id(rid, "sg", "InvalidSecurityGroupID.Malformed")
-        items = [x for x in items if x.id in p["SecurityGroupIds"]]
-    items = apply_filters(
-        items,
-        p.get("Filters"),
-        {
+    return describe(
+        call,
+        sorted(call.region.security_groups.values(), key=lambda x: x.created, reverse=True),
+        ids="SecurityGroupIds",
+        prefix="sg",
+        coexist=_coexist("SecurityGroupIds"),
+        filters={
             "security-group-id": lambda x: x.id,
             "security-group-name": lambda x: x.name,
             "project-id": lambda x: x.project_id,
         },
-        tags=lambda x: x.tags,
-        invalid_code=_FILTER_CODE,
+        invalid_filter=_FILTER_CODE,
+        view=sg_view,
+        set_name="SecurityGroupSet",
     )
-    page = paginate(items, p.get("Offset"), p.get("Limit"))
-    return {"TotalCount": len(items), "SecurityGroupSet": [sg_view(x) for x in page]}
 
 
 @action("vpc", v, SecurityGroupId=Required(str))
