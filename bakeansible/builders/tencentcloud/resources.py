@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,44 +154,36 @@ def _ids(res: Resource, client: TencentClient, lookup: tuple[str, ...]) -> list[
     return _find(client, service, action, set_field, id_field, name_filter, name, res.data)
 
 
-@deleter("tencent.instance")
-def _reap_instance(res: Resource) -> None:
-    client = client_for(res.data)
-    for ident in _ids(res, client, INSTANCE_LOOKUP):
-        delete_instance(client, ident)
+def _register_reaper(
+    kind: str, lookup: tuple[str, ...], delete: Callable[[TencentClient, str], None]
+) -> None:
+    """``bake cleanup``'s deleter for ``kind``: the journaled id, else the ones ``lookup`` finds."""
+
+    @deleter(kind)
+    def reap(res: Resource) -> None:
+        client = client_for(res.data)
+        for ident in _ids(res, client, lookup):
+            delete(client, ident)
 
 
-@deleter("tencent.security_group")
-def _reap_security_group(res: Resource) -> None:
-    client = client_for(res.data)
-    lookup = ("vpc", "DescribeSecurityGroups", "SecurityGroupSet", "SecurityGroupId",
-              "security-group-name")  # fmt: skip
-    for ident in _ids(res, client, lookup):
-        delete_security_group(client, ident)
-
-
-@deleter("tencent.subnet")
-def _reap_subnet(res: Resource) -> None:
-    client = client_for(res.data)
-    lookup = ("vpc", "DescribeSubnets", "SubnetSet", "SubnetId", "subnet-name")
-    for ident in _ids(res, client, lookup):
-        delete_subnet(client, ident)
-
-
-@deleter("tencent.vpc")
-def _reap_vpc(res: Resource) -> None:
-    client = client_for(res.data)
-    lookup = ("vpc", "DescribeVpcs", "VpcSet", "VpcId", "vpc-name")
-    for ident in _ids(res, client, lookup):
-        delete_vpc(client, ident)
-
-
-@deleter("tencent.keypair")
-def _reap_key_pair(res: Resource) -> None:
-    client = client_for(res.data)
-    lookup = ("cvm", "DescribeKeyPairs", "KeyPairSet", "KeyId", "key-name")
-    for ident in _ids(res, client, lookup):
-        delete_key_pair(client, ident)
+_register_reaper("tencent.instance", INSTANCE_LOOKUP, delete_instance)
+_register_reaper(
+    "tencent.security_group",
+    ("vpc", "DescribeSecurityGroups", "SecurityGroupSet", "SecurityGroupId",
+     "security-group-name"),
+    delete_security_group,
+)  # fmt: skip
+_register_reaper(
+    "tencent.subnet",
+    ("vpc", "DescribeSubnets", "SubnetSet", "SubnetId", "subnet-name"),
+    delete_subnet,
+)
+_register_reaper("tencent.vpc", ("vpc", "DescribeVpcs", "VpcSet", "VpcId", "vpc-name"), delete_vpc)
+_register_reaper(
+    "tencent.keypair",
+    ("cvm", "DescribeKeyPairs", "KeyPairSet", "KeyId", "key-name"),
+    delete_key_pair,
+)
 
 
 @deleter("tencent.image")
