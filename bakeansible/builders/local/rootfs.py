@@ -70,6 +70,27 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _build_once(target: Path, build: Callable[[Path], None], stamp: str) -> Path:
+    """``target``, unless complete already: ``build(tmp)`` under the lock, then renamed into
+    place; ``stamp`` is written to its completion marker."""
+    if _complete(target).exists():
+        return target
+    with _locked(target.with_name(f"{target.name}.lock")):
+        if _complete(target).exists():
+            return target
+        tmp = target.with_name(f"{target.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            build(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+        _complete(target).write_text(stamp)
+        return target
+
+
 def ensure_base_rootfs(
     suite: str = "bookworm",
     extra_packages: tuple[str, ...] = (),
@@ -83,13 +104,8 @@ def ensure_base_rootfs(
     packages = tuple(dict.fromkeys((*BASE_PACKAGES, *extra_packages)))
     store = (root or cache_dir()) / "rootfs"
     target = store / base_key(suite, packages, mirror)
-    if _complete(target).exists():
-        return target
-    with _locked(store / f"{target.name}.lock"):
-        if _complete(target).exists():
-            return target
-        tmp = store / f"{target.name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    def build(tmp: Path) -> None:
         argv = [
             "mmdebstrap",
             "--variant=apt",
@@ -108,22 +124,16 @@ def ensure_base_rootfs(
             if line.startswith("I: "):
                 progress(f"mmdebstrap: {line[3:]}")
 
-        try:
-            run_cancellable(
-                argv,
-                cancel=cancel or threading.Event(),
-                log_path=log_path,
-                on_line=on_line,
-                what="mmdebstrap",
-            )
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
-        _complete(target).write_text(f"{suite} {' '.join(packages)}\n")
+        run_cancellable(
+            argv,
+            cancel=cancel or threading.Event(),
+            log_path=log_path,
+            on_line=on_line,
+            what="mmdebstrap",
+        )
         progress(f"Base root filesystem ready in {time.monotonic() - started:.0f}s: {target}")
-        return target
+
+    return _build_once(target, build, f"{suite} {' '.join(packages)}\n")
 
 
 def ensure_tarball_rootfs(
@@ -142,24 +152,13 @@ def ensure_tarball_rootfs(
             digest.update(chunk)
     store = (root or cache_dir()) / "rootfs"
     target = store / f"tar-{digest.hexdigest()[:16]}"
-    if _complete(target).exists():
-        return target
-    with _locked(store / f"{target.name}.lock"):
-        if _complete(target).exists():
-            return target
-        tmp = store / f"{target.name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    def build(tmp: Path) -> None:
         tmp.mkdir(parents=True)
         progress(f"Extracting source tarball {tarball.name}...")
         argv = ["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", str(tarball)]
         if tarball.name.endswith((".zst", ".tzst")):
             argv[1:1] = ["-I", "zstd -d -T0"]
-        try:
-            run_cancellable(argv, cancel=cancel or threading.Event(), what="tar", cwd=tmp)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
-        _complete(target).write_text(f"{tarball}\n")
-        return target
+        run_cancellable(argv, cancel=cancel or threading.Event(), what="tar", cwd=tmp)
+
+    return _build_once(target, build, f"{tarball}\n")
