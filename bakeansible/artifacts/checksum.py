@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file. Memoized on (path, size, mtime), so a large image or source
+    tarball that several parts of a build need (extraction cache key, input fingerprint,
+    checksum files) is read once."""
+    st = path.stat()
+    return _digest(str(path.resolve()), st.st_size, st.st_mtime_ns, algorithm)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int, algorithm: str) -> str:
+    with Path(path).open("rb") as fh:
+        return hashlib.file_digest(fh, algorithm).hexdigest()
 
 
 def write_checksums(
@@ -19,13 +34,7 @@ def write_checksums(
             .replace("{{.ChecksumType}}", kind)
         )
         out = Path(name) if Path(name).is_absolute() else base_dir / name
-        lines = []
-        for f in files:
-            digest = hashlib.new(kind)
-            with f.open("rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-            lines.append(f"{digest.hexdigest()}  {f.name}\n")
+        lines = [f"{file_digest(f, kind)}  {f.name}\n" for f in files]
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("".join(lines))
         written.append(out)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bakeansible.artifacts.checksum import file_digest
 from bakeansible.config.model import BuildSpec
 
 # Files under these directories next to a playbook change what Ansible does.
@@ -75,5 +76,5 @@ def build_fingerprint(spec: BuildSpec, project_dir: Path, source_identity: str) 
     digest.update(json.dumps(doc, sort_keys=True).encode())
     for path in input_files(spec, project_dir):
         digest.update(b"\0" + str(path.relative_to(path.anchor)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(file_digest(path).encode())
     return "sha256:" + digest.hexdigest()

@@ -9,7 +9,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bakeansible.builders.local import rootfs, snapshot
+from bakeansible.artifacts.checksum import file_digest
+from bakeansible.builders.local import rootfs
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.steps import (
     LocalContext,
@@ -90,7 +91,7 @@ class LocalBuilder:
         if rootfs.is_tarball(self.config.source):
             src = Path(self.config.source).expanduser()
             src = src if src.is_absolute() else self.project_dir / src
-            return "tarball:" + snapshot.sha256_file(src) if src.is_file() else "tarball:missing"
+            return "tarball:" + file_digest(src) if src.is_file() else "tarball:missing"
         suite = rootfs.parse_debian_source(self.config.source)
         packages = tuple(dict.fromkeys((*rootfs.BASE_PACKAGES, *self.config.extra_packages)))
         return rootfs.base_key(suite, packages, self.config.mirror)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bakeansible.artifacts.checksum import file_digest
 from bakeansible.builders.local.config import DEFAULT_PACKAGES, SUITES
 from bakeansible.errors import BakeError
 from bakeansible.paths import cache_dir
@@ -146,12 +147,8 @@ def ensure_tarball_rootfs(
     """Extract a root filesystem tarball (e.g. an earlier bake image) once, keyed by content."""
     if not tarball.is_file():
         raise BakeError(f"Source tarball {tarball} does not exist or is not a file.")
-    digest = hashlib.sha256()
-    with tarball.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
     store = (root or cache_dir()) / "rootfs"
-    target = store / f"tar-{digest.hexdigest()[:16]}"
+    target = store / f"tar-{file_digest(tarball)[:16]}"
 
     def build(tmp: Path) -> None:
         tmp.mkdir(parents=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from pathlib import Path
 
+from bakeansible.artifacts.checksum import file_digest
 from bakeansible.procs import run_cancellable
 
 # Relative to the root. Contents of the API filesystems and of /tmp, host keys (regenerated on
@@ -27,14 +27,6 @@ ALWAYS_EXCLUDED = (
     "./var/log/journal/*",
 )
 APT_LISTS = ("./var/lib/apt/lists/*",)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_image(
@@ -71,7 +63,7 @@ def write_image(
     ]
     try:
         run_cancellable(argv, cancel=cancel or threading.Event(), what="tar")
-        checksum = sha256_file(partial)
+        checksum = file_digest(partial)
         partial.rename(dest)
     except BaseException:
         partial.unlink(missing_ok=True)
