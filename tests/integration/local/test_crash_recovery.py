@@ -11,6 +11,7 @@ import pytest
 
 from bakeansible.pipeline.journal import Journal
 from tests.conftest import bake_env
+from tests.procs import bake_until
 
 pytestmark = pytest.mark.usefixtures("base_rootfs")
 
@@ -35,18 +36,9 @@ def bake_and_signal(
         "    - name: Write a file\n      ansible.builtin.copy:\n"
         "        dest: /etc/baked\n        content: yes\n"
     )
-    proc = subprocess.Popen(
-        ["bake", "--playbook", "playbooks/quick.yml", "-color=false"], cwd=project,
-        env=bake_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    return bake_until(
+        ["--playbook", "playbooks/quick.yml", "-color=false"], project, bake_env(), header, signum
     )
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if header in line:
-            proc.send_signal(signum)
-            break
-    return proc, seen
 
 
 @pytest.mark.parametrize("header", STEP_HEADERS)

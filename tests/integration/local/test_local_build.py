@@ -7,13 +7,13 @@ import json
 import signal
 import subprocess
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
 
 from bakeansible.pipeline.journal import Journal
 from tests.conftest import bake_env
+from tests.procs import bake_until
 
 pytestmark = pytest.mark.usefixtures("base_rootfs")
 
@@ -130,20 +130,11 @@ def test_signal_during_provisioning_cleans_up(
         "- hosts: all\n  gather_facts: false\n  tasks:\n"
         "    - name: Take a long time\n      ansible.builtin.command: sleep 300\n"
     )
-    proc = subprocess.Popen(
-        ["bake", "--playbook", "playbooks/slow.yml"], cwd=project, env=bake_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    # The delay lets ansible-playbook start the long task.
+    proc, lines = bake_until(
+        ["--playbook", "playbooks/slow.yml"], project, bake_env(), "Provisioning with Ansible",
+        signum, delay=3,
     )
-    assert proc.stdout is not None
-    lines = []
-    deadline = time.monotonic() + 300
-    for line in proc.stdout:
-        lines.append(line)
-        if "Provisioning with Ansible" in line:
-            time.sleep(3)  # let ansible-playbook start the long task
-            proc.send_signal(signum)
-            break
-        assert time.monotonic() < deadline, "".join(lines)
     rest, _ = proc.communicate(timeout=120)
     out = "".join(lines) + rest
     assert proc.returncode == 1, out

@@ -22,6 +22,7 @@ import pytest
 from bakeansible.pipeline.journal import Journal
 from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
 from tests.conftest import bake_env
+from tests.procs import bake_until
 
 #: The header each step prints as it starts, in build order (test id -> text).
 STEP_HEADERS = {
@@ -87,18 +88,7 @@ def _build_until(
     project: Path, env: dict[str, str], text: str, signum: signal.Signals
 ) -> tuple[subprocess.Popen[str], list[str]]:
     """Start ``bake build``; send ``signum`` once it printed ``text``."""
-    proc = subprocess.Popen(
-        ["bake", "build", "-color=false", "t.json"], cwd=project, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if text in line:
-            proc.send_signal(signum)
-            break
-    return proc, seen
+    return bake_until(["build", "-color=false", "t.json"], project, env, text, signum)
 
 
 def _settled(emu: TencentEmulator, timeout: float = 15) -> dict[str, dict[str, list[str]]]:
