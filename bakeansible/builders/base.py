@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from bakeansible.config.model import BuildSpec, ProvisionerSpec
@@ -16,10 +17,18 @@ class Builder(Protocol):
     type_name: ClassVar[str]
     config_class: ClassVar[type[Any]]
 
-    def __init__(self, spec: BuildSpec, provisioners: Sequence[ProvisionerSpec]) -> None: ...
+    def __init__(
+        self,
+        spec: BuildSpec,
+        provisioners: Sequence[ProvisionerSpec] | None = None,
+        project_dir: Path | None = None,
+    ) -> None: ...
 
-    def preflight(self) -> None:
+    def preflight(self, force: bool = False) -> None:
         """Check the host and the config before any side effect; raise PreflightError."""
+
+    def source_identity(self) -> str:
+        """What the build starts from, for the input fingerprint."""
 
     def new_context(self, base: BuildContext) -> BuildContext:
         """The builder's own context type, filled from the common one."""

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bakeansible.artifacts.checksum import write_checksums
 from bakeansible.artifacts.fingerprint import build_fingerprint
 from bakeansible.artifacts.manifest import append_to_manifest, manifest_entry
+from bakeansible.builders.base import Builder
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.pipeline.context import Artifact, BuildContext
@@ -53,7 +53,7 @@ class PlannedBuild:
     """A build whose builder exists and whose preflight passed."""
 
     spec: BuildSpec
-    builder: Any
+    builder: Builder
 
 
 @dataclass
@@ -127,7 +127,7 @@ def run_build(
         run_steps(planned.builder.steps(), ctx, options.on_error, options.ask, options.pause)
         result.artifact = ctx.artifact
         if ctx.artifact is not None:
-            identity = getattr(planned.builder, "source_identity", lambda: "")()
+            identity = planned.builder.source_identity()
             ctx.artifact.extra.setdefault(
                 "input_fingerprint", build_fingerprint(spec, options.project_dir, identity)
             )

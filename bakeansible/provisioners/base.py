@@ -15,6 +15,7 @@ class Provisioner(Protocol):
 
     type_name: ClassVar[str]
     config_class: ClassVar[type[Any]]
+    spec: ProvisionerSpec
 
     def __init__(self, spec: ProvisionerSpec, project_dir: Path) -> None: ...
 

@@ -6,19 +6,21 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from bakeansible.communicators.ssh import SshCommunicator, wait_for_ssh
 from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Outcome, Step
+from bakeansible.provisioners.base import Provisioner
 from bakeansible.registry import provisioner_class
 
 log = logging.getLogger(__name__)
 
 
-def make_provisioners(specs: Sequence[ProvisionerSpec], project_dir: Path) -> list[Any]:
+def make_provisioners(
+    specs: Sequence[ProvisionerSpec], project_dir: Path
+) -> list[Provisioner]:
     """Instantiate the provisioners of a build (no side effect)."""
     return [provisioner_class(spec.type)(spec, project_dir) for spec in specs]
 
@@ -49,7 +51,7 @@ class StepProvision(Step[BuildContext]):
 
     title = ""
 
-    def __init__(self, connect: StepConnectSsh, provisioners: Sequence[Any]) -> None:
+    def __init__(self, connect: StepConnectSsh, provisioners: Sequence[Provisioner]) -> None:
         self.connect = connect
         self.provisioners = list(provisioners)
 

@@ -112,6 +112,11 @@ class TencentCvmBuilder:
             prov.validate()
 
     # -- the build ------------------------------------------------------------------------
+    def source_identity(self) -> str:
+        """The source image, for the input fingerprint (an id, or the name pattern)."""
+        c = self.config
+        return f"image:{c.source_image_id}" if c.source_image_id else f"name:{c.source_image_name}"
+
     def new_context(self, base: BuildContext) -> TencentContext:
         if self._access is None or self._creds is None:
             self.preflight(force=base.force)

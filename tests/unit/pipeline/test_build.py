@@ -102,6 +102,9 @@ class FakeBuilder:
     output_dir: Path
     make_steps: Callable[[], list[Step[BuildContext]]]
 
+    def source_identity(self) -> str:
+        return "fake-source"
+
     def new_context(self, base: BuildContext) -> BuildContext:
         base.output_dir = self.output_dir
         return base
