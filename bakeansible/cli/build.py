@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from types import FrameType
@@ -42,6 +42,19 @@ class BuildFlags:
     timestamps: bool = False
     machine: bool = False
     auto_cleanup: bool = True
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], **more: Any) -> BuildFlags:
+        """From the click parameters of ``run_options`` (plus ``more``)."""
+        return cls(
+            on_error=options["on_error"],
+            force=options["force"],
+            color=options["color"],
+            timestamps=options["timestamp_ui"],
+            machine=options["machine_readable"],
+            auto_cleanup=not options["no_auto_cleanup"],
+            **more,
+        )
 
 
 def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from bakeansible import __version__
+from bakeansible.cli.options import run_options, variable_options
 from bakeansible.secrets import MaskingFilter, process_masker
 
 SUBCOMMANDS = {
@@ -81,20 +82,10 @@ class LazyGroup(click.Group):
 @click.option("--source", "-source", help="debian:bookworm (default), debian:trixie, or a tarball.")
 @click.option("--output-dir", "-output-dir", type=click.Path(path_type=Path),
               help="Where the image and manifest go (default: ./output).")
-@click.option("-var", "--var", "var_args", multiple=True, metavar="KEY=VALUE",
-              help="Set a template variable (repeatable).")
-@click.option("-var-file", "--var-file", "var_files", multiple=True,
-              type=click.Path(path_type=Path), help="JSON or YAML file of variables (repeatable).")
+@variable_options
 @click.option("-e", "--extra-vars", "extra_vars", multiple=True, metavar="KEY=VALUE",
               help="Ansible extra variable for the playbook (repeatable).")
-@click.option("-force", "--force", is_flag=True, help="Replace an existing image of the same name.")
-@click.option("-on-error", "--on-error", type=click.Choice(["cleanup", "abort", "ask"]),
-              default="cleanup", show_default=True, help="What to do when a build fails.")
-@click.option("-color", "--color", type=click.BOOL, default=True, help="-color=false: no colours.")
-@click.option("-timestamp-ui", "--timestamp-ui", is_flag=True, help="Prefix lines with the time.")
-@click.option("-machine-readable", "--machine-readable", is_flag=True,
-              help="Packer's machine-readable output.")
-@click.option("--no-auto-cleanup", is_flag=True, help="Don't sweep resources of dead builds.")
+@run_options
 @click.pass_context
 def cli(ctx: click.Context, /, **kwargs: Any) -> None:
     """Bake machine images with Ansible, the way Packer does.

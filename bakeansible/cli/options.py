@@ -109,3 +109,25 @@ def run_cli(fn: F) -> F:
             raise SystemExit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def run_options(fn: F) -> F:
+    """How a run behaves, shared by ``bake build`` and ``bake --playbook``."""
+    decorators = [
+        click.option("-force", "--force", is_flag=True,
+                     help="Replace an existing image (or artifact) of the same name."),
+        click.option("-on-error", "--on-error", type=click.Choice(["cleanup", "abort", "ask"]),
+                     default="cleanup", show_default=True,
+                     help="cleanup: remove everything; abort: keep it for debugging; ask: prompt."),
+        click.option("-color", "--color", type=click.BOOL, default=True,
+                     help="-color=false: no colours."),
+        click.option("-timestamp-ui", "--timestamp-ui", is_flag=True,
+                     help="Prefix lines with the time."),
+        click.option("-machine-readable", "--machine-readable", is_flag=True,
+                     help="Packer's machine-readable output (timestamp,target,type,data...)."),
+        click.option("--no-auto-cleanup", is_flag=True,
+                     help="Don't remove resources of earlier builds that died."),
+    ]  # fmt: skip
+    for decorate in reversed(decorators):
+        fn = decorate(fn)
+    return fn

@@ -37,12 +37,5 @@ def run_playbook(**kw: Any) -> int:
         options={"extra_vars": extra_vars} if extra_vars else None,
         build_options=build_options,
     )
-    flags = BuildFlags(
-        on_error=kw["on_error"],
-        force=kw["force"],
-        color=kw["color"],
-        timestamps=kw["timestamp_ui"],
-        machine=kw["machine_readable"],
-        auto_cleanup=not kw["no_auto_cleanup"],
-    )
+    flags = BuildFlags.from_options(kw)
     return execute(template, flags, project_dir)
