@@ -25,7 +25,7 @@ def run_playbook(**kw: Any) -> int:
         base = load_template(base_file, var_args=kw["var_args"], var_files=kw["var_files"])
     else:
         extra_vars.update(load_var_args(kw["var_args"], kw["var_files"]))
-    extra_vars.update(load_var_args(kw["extra_vars"]))
+    extra_vars.update(load_var_args(kw["extra_vars"], flag="-e"))
     build_options: dict[str, Any] = {"image_name": kw["image_name"] or playbook.stem}
     if kw["source"]:
         build_options["source"] = kw["source"]

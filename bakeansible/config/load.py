@@ -479,11 +479,13 @@ def load_template(
     return loader.load(var_args, var_files, only, except_)
 
 
-def load_var_args(var_args: Sequence[str] = (), var_files: Sequence[Path] = ()) -> dict[str, Any]:
+def load_var_args(
+    var_args: Sequence[str] = (), var_files: Sequence[Path] = (), *, flag: str = "-var"
+) -> dict[str, Any]:
     """``-var-file`` then ``-var`` values merged (later wins), for when there is no template
     (``bake --playbook`` without a bake.yml). Raises ``ConfigError`` listing every problem."""
     files, issues = read_var_files(var_files)
-    cli_values, cli_issues = parse_var_args(var_args)
+    cli_values, cli_issues = parse_var_args(var_args, flag)
     issues += cli_issues
     if issues:
         raise ConfigError(issues)

@@ -247,15 +247,17 @@ def convert_value(value: Any, type_name: str) -> tuple[Any, str | None]:
     return None, f"expected a {type_name}, got {describe_value(value)}"
 
 
-def parse_var_args(args: Sequence[str]) -> tuple[dict[str, str], list[ConfigIssue]]:
-    """``-var name=value`` arguments; later ones win."""
+def parse_var_args(
+    args: Sequence[str], flag: str = "-var"
+) -> tuple[dict[str, str], list[ConfigIssue]]:
+    """``-var name=value`` arguments (or ``flag``'s); later ones win."""
     values: dict[str, str] = {}
     issues: list[ConfigIssue] = []
     for arg in args:
         name, sep, value = arg.partition("=")
         name = name.strip()
         if not sep or not _NAME.fullmatch(name):
-            issues.append(ConfigIssue(CLI, "-var", f"expected -var name=value, got {arg!r}"))
+            issues.append(ConfigIssue(CLI, flag, f"expected {flag} name=value, got {arg!r}"))
             continue
         values[name] = value
     return values, issues
