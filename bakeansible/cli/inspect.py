@@ -27,13 +27,16 @@ def describe(template: Template) -> list[str]:
     if not template.variables:
         lines.append("  <none>")
     for var in template.variables.values():
-        if var.sensitive:
+        # As Packer does: a value computed from the default ({{env `X`}}) shows as written.
+        expression = var.expression()
+        if expression is not None:
+            shown = json.dumps(expression)
+        elif var.sensitive:
             shown = MASK
-        elif isinstance(var.value, str):
-            shown = json.dumps(var.value)
         else:
             shown = json.dumps(var.value)
-        flags = [f for f, on in (("required", var.required), ("sensitive", var.sensitive)) if on]
+        sensitive = f"sensitive: {var.sensitive_reason}" if var.sensitive_reason else "sensitive"
+        flags = [f for f, on in (("required", var.required), (sensitive, var.sensitive)) if on]
         extra = f"  [{', '.join(flags)}]" if flags else ""
         desc = f"  # {var.description}" if var.description else ""
         lines.append(f"  {var.name} = {shown}{extra}{desc}")
@@ -83,12 +86,12 @@ def command(
 ) -> None:
     """Show TEMPLATE's variables (sensitive ones masked), builds, provisioners, post-processors."""
     from bakeansible.config.load import load_template
-    from bakeansible.secrets import Masker
+    from bakeansible.secrets import process_masker
 
     loaded = load_template(
         template, var_args=var_args, var_files=var_files, only=only, except_=except_
     )
-    masker = Masker()
+    masker = process_masker()
     for secret in loaded.sensitive_values():
         masker.add(secret)
     for line in describe(loaded):

@@ -25,16 +25,28 @@ def command(
     only: tuple[str, ...],
     except_: tuple[str, ...],
 ) -> None:
-    """Check TEMPLATE (default ./bake.yml): syntax, variables, builds and every option."""
+    """Check TEMPLATE (default ./bake.yml): syntax, variables, builds and every option, and
+    what each build takes from the environment (credentials, region), without a network call."""
     from bakeansible.config.load import check_syntax, load_template
+    from bakeansible.secrets import process_masker
 
     if syntax_only:
         check_syntax(template)
         click.echo("Syntax-only check passed. Everything looks okay.")
         return
     loaded = load_template(
-        template, var_args=var_args, var_files=var_files, only=only, except_=except_
+        template,
+        var_args=var_args,
+        var_files=var_files,
+        only=only,
+        except_=except_,
+        check_environment=True,
     )
+    masker = process_masker()
+    for secret in loaded.sensitive_values():
+        masker.add(secret)
+    for warning in loaded.warnings:
+        click.echo(masker.mask(f"Warning: {warning}"), err=True)
     for note in loaded.notes:
-        click.echo(f"Note: {note}", err=True)
+        click.echo(masker.mask(f"Note: {note}"), err=True)
     click.echo("The configuration is valid.")

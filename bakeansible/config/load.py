@@ -29,6 +29,7 @@ from bakeansible.config.model import (
 )
 from bakeansible.config.positions import Document, Positions, child_path, load_document
 from bakeansible.config.selection import matches, select_names
+from bakeansible.config.sensitivity import flowing_into_secrets, mark_sensitive, secret_values
 from bakeansible.config.variables import (
     declare_bake_variables,
     declare_packer_variables,
@@ -83,8 +84,16 @@ class _Raw:
 
 
 class _Loader:
-    def __init__(self, doc: Document, env: Mapping[str, str], now: datetime | None) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        env: Mapping[str, str],
+        now: datetime | None,
+        check_environment: bool = False,
+    ) -> None:
         self.doc = doc
+        self.check_environment = check_environment
+        self.warnings: list[str] = []
         self.file = str(doc.path)
         self.positions: Positions = doc.positions
         self.env = env
@@ -172,6 +181,8 @@ class _Loader:
         provisioners = self.read_provisioners(data.get("provisioners"), "provisioners")
         post_key = "post-processors" if packer else "post_processors"
         post = self.read_post_processors(data.get(post_key), post_key)
+        secrets = self.secret_values(builds, provisioners, post)
+        variables = mark_sensitive(variables, flowing_into_secrets(secrets, variables, self.ctx))
         names = [b.name for b in builds]
         for raw in provisioners + post:
             self.check_build_refs(raw, names)
@@ -188,7 +199,8 @@ class _Loader:
             pp for raw in post if (pp := self.post_processor_spec(raw, self.ctx))
         )
         if self.issues:
-            raise ConfigError(mask_issues(sort_issues(self.issues), variables.values()))
+            literal = [s for s in secrets if isinstance(s, str) and "{{" not in s]
+            raise ConfigError(mask_issues(sort_issues(self.issues), variables.values(), literal))
         return Template(
             path=self.doc.path,
             variables=variables,
@@ -196,8 +208,32 @@ class _Loader:
             provisioners=template_provisioners,
             post_processors=template_post,
             notes=tuple(dict.fromkeys(self.notes)),
+            warnings=tuple(dict.fromkeys(self.warnings)),
             source_format=self.kind,
         )
+
+    def secret_values(
+        self, builds: Sequence[_Raw], provisioners: Sequence[_Raw], post: Sequence[_Raw]
+    ) -> list[Any]:
+        """The raw values of every option marked secret, in builds, provisioners (with their
+        overrides) and post-processors."""
+        found: list[Any] = []
+        lookups = (
+            (builds, config_types.builder_config_class),
+            (provisioners, config_types.provisioner_config_class),
+            (post, config_types.post_processor_config_class),
+        )
+        for raws, lookup in lookups:
+            for raw in raws:
+                cls = lookup(raw.type)
+                if cls is None:
+                    continue
+                found += secret_values(cls, raw.options)
+                for options in raw.override.values():
+                    found += secret_values(cls, options)
+        for build in builds:
+            found += self.secret_values([], build.own, build.own_post)
+        return found
 
     # --- reading the lists -------------------------------------------------------------------
 
@@ -406,11 +442,27 @@ class _Loader:
         ctx = self.ctx.for_build(raw.name, raw.type)
         cls = config_types.builder_config_class(raw.type)
         config = self.decode_options(cls, raw.options, raw.path, ctx) if cls else None
+        if self.check_environment and config is not None:
+            self.check_build_environment(raw, config)
         chosen = [p for p in provisioners if matches(raw.name, p.only, p.except_)] + raw.own
         provs = tuple(spec for p in chosen if (spec := self.provisioner_spec(p, ctx, raw.name)))
         chosen_post = [p for p in post if matches(raw.name, p.only, p.except_)] + raw.own_post
         posts = tuple(pp for p in chosen_post if (pp := self.post_processor_spec(p, ctx)))
         return BuildSpec(raw.name, raw.type, config, provs, posts)
+
+    def check_build_environment(self, raw: _Raw, config: Any) -> None:
+        """What the build resolves from outside the template (credentials, region...), for
+        ``bake validate``: the builder config's ``environment_issues``, when it has one."""
+        check = getattr(config, "environment_issues", None)
+        if check is None:
+            return
+        problems, warnings = check(self.env)
+        for name, message in problems:
+            path = child_path(raw.path, name)
+            pos = self.positions.value(path) or self.positions.value(raw.path)
+            line, col = pos if pos else (None, None)
+            self.issues.append(ConfigIssue(self.file, path, message, line, col))
+        self.warnings += [f"{raw.name}: {w}" for w in warnings]
 
     def provisioner_spec(
         self, raw: _Raw, ctx: Context, build: str | None = None
@@ -447,9 +499,14 @@ class _Loader:
         return PostProcessorSpec(raw.type, asdict(config), raw.only, raw.except_)
 
 
-def mask_issues(issues: Sequence[ConfigIssue], variables: Iterable[Variable]) -> list[ConfigIssue]:
-    """Issues with the values of sensitive variables replaced by ``<sensitive>``."""
+def mask_issues(
+    issues: Sequence[ConfigIssue], variables: Iterable[Variable], secrets: Iterable[str] = ()
+) -> list[ConfigIssue]:
+    """Issues with the values of sensitive variables (and ``secrets``) replaced by
+    ``<sensitive>``."""
     masker = Masker()
+    for secret in secrets:
+        masker.add(secret)
     for var in variables:
         if var.sensitive and var.value is not None:
             masker.add(str(var.value))
@@ -471,11 +528,14 @@ def load_template(
     only: Sequence[str] = (),
     except_: Sequence[str] = (),
     now: datetime | None = None,
+    check_environment: bool = False,
 ) -> Template:
     """Read, validate and resolve the template at ``path``; raise ``ConfigError`` listing every
-    problem. ``now`` fixes ``{{timestamp}}``/``{{isotime}}`` (default: the current time)."""
+    problem. ``now`` fixes ``{{timestamp}}``/``{{isotime}}`` (default: the current time).
+    ``check_environment`` (``bake validate``) also resolves what each build takes from outside
+    the template, credentials and region, as the build's preflight does (no network call)."""
     doc = load_document(Path(path))
-    loader = _Loader(doc, dict(os.environ) if env is None else env, now)
+    loader = _Loader(doc, dict(os.environ) if env is None else env, now, check_environment)
     return loader.load(var_args, var_files, only, except_)
 
 

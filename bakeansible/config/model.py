@@ -22,6 +22,17 @@ class Variable:
     sensitive: bool = False
     required: bool = False
     type: str = "string"
+    #: Where ``value`` came from: "default", a -var-file path, "env" (BAKE_VAR_x), "-var", or ""
+    source: str = ""
+    #: Why bake treats an undeclared variable as sensitive (e.g. it feeds secret_key)
+    sensitive_reason: str = ""
+
+    def expression(self) -> str | None:
+        """The default as written when the value was computed from it (``{{env `X`}}``...),
+        which is what Packer shows instead of the value."""
+        if self.source == "default" and isinstance(self.default, str) and "{{" in self.default:
+            return self.default
+        return None
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class Template:
     provisioners: tuple[ProvisionerSpec, ...] = ()
     post_processors: tuple[PostProcessorSpec, ...] = ()
     notes: tuple[str, ...] = ()  # things accepted but ignored, e.g. min_packer_version
+    warnings: tuple[str, ...] = ()  # accepted but doubtful, e.g. a region bake does not know
     source_format: str = ""  # "bake" (bake.yml), "packer" (Packer JSON) or "playbook"
 
     def sensitive_values(self) -> list[str]:

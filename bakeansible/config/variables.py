@@ -379,6 +379,7 @@ def resolve_variables(
             sensitive=d.sensitive,
             required=d.required,
             type=d.type,
+            source=chosen[d.name].source if d.name in chosen else "",
         )
         for d in decls
     }

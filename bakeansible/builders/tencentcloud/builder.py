@@ -9,6 +9,7 @@ key pair always go; the image and its copies stay only when the build succeeded.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import secrets
 import socket
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bakeansible.builders.tencentcloud.access import check_access
 from bakeansible.builders.tencentcloud.client import RetryPolicy, TencentClient
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig, config_issues
 from bakeansible.builders.tencentcloud.context import (
@@ -27,9 +29,7 @@ from bakeansible.builders.tencentcloud.context import (
 from bakeansible.builders.tencentcloud.credentials import (
     AccessSettings,
     Credentials,
-    resolve_credentials,
-    resolve_endpoints,
-    resolve_region,
+    find_role,
 )
 from bakeansible.builders.tencentcloud.steps.assume_role import StepAssumeRole
 from bakeansible.builders.tencentcloud.steps.clear_keys import StepClearAuthorizedKeys
@@ -45,10 +45,12 @@ from bakeansible.builders.tencentcloud.steps.source_image import StepCheckSource
 from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
 from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
 from bakeansible.config.model import BuildSpec, ProvisionerSpec
-from bakeansible.errors import ConfigError
+from bakeansible.errors import ConfigError, ConfigIssue
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
 from bakeansible.provisioners.run import StepConnectSsh, StepProvision, make_provisioners
+
+log = logging.getLogger(__name__)
 
 
 class TencentCvmBuilder:
@@ -76,38 +78,17 @@ class TencentCvmBuilder:
         self.policy = RetryPolicy(max_elapsed=self.config.api_retry_timeout)
 
     # -- before any side effect -----------------------------------------------------------
-    def resolve_access(self) -> tuple[AccessSettings, Credentials]:
-        """Region, endpoints and credentials from config, environment or profile."""
-        c = self.config
-        region = resolve_region(
-            c.region, profile=c.profile, shared_credentials_dir=c.shared_credentials_dir,
-            env=self.env,
-        )  # fmt: skip
-        cvm, vpc = resolve_endpoints(c.endpoint, c.cvm_endpoint, c.vpc_endpoint, self.env)
-        access = AccessSettings(region, cvm, vpc, c.profile, c.shared_credentials_dir)
-        creds = resolve_credentials(
-            c.secret_id, c.secret_key, c.security_token, profile=c.profile,
-            shared_credentials_dir=c.shared_credentials_dir, env=self.env,
-        )  # fmt: skip
-        return access, creds
-
     def preflight(self, force: bool = False) -> None:
-        """Validate every field and find the credentials; raise ConfigError listing them all."""
-        c = self.config
-        issues = []
-        try:
-            access, creds = self.resolve_access()
-        except ConfigError as exc:
-            issues.extend(exc.issues)
-            access, creds = None, None
-        region = access.region if access else c.region
-        cvm_endpoint = access.cvm_endpoint if access else c.cvm_endpoint
-        # An endpoint from the environment also lifts the region check, as in config.
-        effective = c if not cvm_endpoint or c.endpoint else _with_endpoint(c, cvm_endpoint)
-        issues.extend(config_issues(effective, region=region))
-        if issues:
+        """Validate every field and find the credentials (``check_access``, as ``bake validate``
+        does); raise ConfigError listing every problem."""
+        check = check_access(self.config, self.env)
+        issues = [ConfigIssue("<template>", f, m) for f, m in check.issues]
+        issues += config_issues(self.config)
+        if issues or check.credentials is None:
             raise ConfigError(issues, hint=f"Fix the {self.type_name} options of {self.spec.name}.")
-        self._access, self._creds = access, creds
+        for warning in check.warnings:
+            log.warning("%s: %s", self.spec.name, warning)
+        self._access, self._creds = check.access, check.credentials
         for prov in self.provisioners:
             prov.validate()
 
@@ -146,15 +127,9 @@ class TencentCvmBuilder:
 
     def role(self) -> tuple[str, str, int] | None:
         """(role ARN, session name, duration) when assume_role (or its env vars) is set."""
-        role = self.config.assume_role
-        arn = role.role_arn or self.env.get("TENCENTCLOUD_ASSUME_ROLE_ARN", "")
-        session = role.session_name or self.env.get("TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME", "")
-        if not (arn and session):
-            return None
-        duration = role.session_duration or int(
-            self.env.get("TENCENTCLOUD_ASSUME_ROLE_SESSION_DURATION", "") or 7200
-        )
-        return arn, session, duration
+        r = self.config.assume_role
+        role, _ = find_role(r.role_arn, r.session_name, r.session_duration, self.env)
+        return (role.role_arn, role.session_name, role.duration) if role else None
 
     def name(self, configured: str) -> str:
         """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
@@ -205,9 +180,3 @@ class TencentCvmBuilder:
             StepCopyImage(c.copy_regions(region), c.image_name, c.image_copy_timeout),
         ]
         return steps
-
-
-def _with_endpoint(config: TencentCvmConfig, endpoint: str) -> TencentCvmConfig:
-    from dataclasses import replace
-
-    return replace(config, endpoint=endpoint)

@@ -2,27 +2,21 @@
 
 Packer's builder mixes access, image, run and communicator options in one block; so does this
 dataclass (sections below). Values that come from the environment or a tccli profile (secrets,
-region) are resolved by ``credentials.py`` at build time, so the frozen config stays what the
-user wrote. ``config_issues`` checks everything that can be checked without a network call.
+region) are resolved by ``access.check_access`` (for ``bake validate`` and the build's preflight),
+so the frozen config stays what the user wrote. ``config_issues`` checks the options themselves.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from bakeansible.config.fields import opt
 from bakeansible.errors import ConfigIssue
 
-#: Packer's hard-coded region list; skipped when an endpoint is set or skip_region_validation.
-KNOWN_REGIONS = (
-    "ap-bangkok", "ap-beijing", "ap-chengdu", "ap-chongqing", "ap-guangzhou",
-    "ap-guangzhou-open", "ap-hongkong", "ap-jakarta", "ap-mumbai", "ap-seoul", "ap-shanghai",
-    "ap-nanjing", "ap-shanghai-fsi", "ap-shenzhen-fsi", "ap-singapore", "ap-tokyo",
-    "eu-frankfurt", "eu-moscow", "na-ashburn", "na-siliconvalley", "na-toronto", "sa-saopaulo",
-)  # fmt: skip
 DISK_TYPES = ("LOCAL_BASIC", "LOCAL_SSD", "CLOUD_BASIC", "CLOUD_SSD", "CLOUD_PREMIUM")
 CHARGE_TYPES = ("POSTPAID_BY_HOUR", "SPOTPAID", "PREPAID", "CDHPAID", "CDCPAID")
 INTERNET_CHARGE_TYPES = (
@@ -94,7 +88,9 @@ class TencentCvmConfig:
         "", doc="Directory of <profile>.credential / .configure; else "
         "env TENCENTCLOUD_SHARED_CREDENTIALS_DIR, else ~/.tccli.",
     )  # fmt: skip
-    skip_region_validation: bool = opt(False, doc="Accept regions not in the built-in list.")
+    skip_region_validation: bool = opt(
+        False, doc="Accept regions (and copy regions) not in bake's list, with a warning."
+    )
 
     # --- image ---------------------------------------------------------------------------
     image_name: str = opt("", doc="Name of the new image (at most 60 characters, unique).")
@@ -186,6 +182,16 @@ class TencentCvmConfig:
         if problems := static_issues(self):
             raise ValueError("; ".join(f"{field}: {message}" for field, message in problems))
 
+    def environment_issues(
+        self, env: Mapping[str, str]
+    ) -> tuple[list[tuple[str, str]], list[str]]:
+        """(field, message) issues and warnings about what comes from outside the template
+        (credentials, region, profile files), resolved as the build resolves them."""
+        from bakeansible.builders.tencentcloud.access import check_access
+
+        check = check_access(self, env)
+        return [*check.issues, *_file_issues(self)], list(check.warnings)
+
     def cvm_api_endpoint(self) -> str:
         return self.cvm_endpoint or self.endpoint
 
@@ -204,44 +210,28 @@ class TencentCvmConfig:
         return seen
 
 
-def config_issues(
-    config: TencentCvmConfig, *, region: str, file: str = "<template>"
-) -> list[ConfigIssue]:
-    """Every problem that can be found without a network call (``region`` is resolved)."""
-    return [ConfigIssue(file, f, m) for f, m in _issues(config, region, with_files=True)]
+def config_issues(config: TencentCvmConfig, *, file: str = "<template>") -> list[ConfigIssue]:
+    """Every problem of the options themselves, files included (access: ``check_access``)."""
+    return [ConfigIssue(file, f, m) for f, m in _issues(config, with_files=True)]
 
 
 def static_issues(config: TencentCvmConfig) -> list[tuple[str, str]]:
     """(field, message) for what the template alone gets wrong (no env, files or region)."""
-    return _issues(config, None, with_files=False)
+    return _issues(config, with_files=False)
 
 
-def _issues(
-    config: TencentCvmConfig, region: str | None, *, with_files: bool
-) -> list[tuple[str, str]]:
+def _issues(config: TencentCvmConfig, *, with_files: bool) -> list[tuple[str, str]]:
     issues: list[tuple[str, str]] = []
 
     def bad(field: str, message: str) -> None:
         issues.append((field, message))
 
-    has_endpoint = bool(config.endpoint or config.cvm_endpoint)
     if bool(config.cvm_endpoint) != bool(config.vpc_endpoint) and not config.endpoint:
         bad("vpc_endpoint", "cvm_endpoint and vpc_endpoint must be set together (or use endpoint)")
     for name in ("endpoint", "cvm_endpoint", "vpc_endpoint"):
         value = getattr(config, name)
         if value and not re.fullmatch(r"(https?://)?[A-Za-z0-9.\-\[\]:]+/?", value):
             bad(name, f"expected scheme://host[:port] or host[:port], got {value!r}")
-    check_regions = not (has_endpoint or config.skip_region_validation)
-    if region is not None:  # resolved from config, env or profile: known only at preflight
-        if not region:
-            bad("region", "is required (or env TENCENTCLOUD_REGION, or the profile's region)")
-        elif check_regions and region not in KNOWN_REGIONS:
-            bad("region", f"unknown region {region!r}; set skip_region_validation to use it")
-        for r in config.image_copy_regions:
-            if check_regions and r not in KNOWN_REGIONS:
-                bad("image_copy_regions", f"unknown region {r!r}")
-        if region and config.zone and not config.zone.startswith(region):
-            bad("zone", f"{config.zone!r} is not in region {region!r}")
     if not config.zone:
         bad("zone", "is required, e.g. ap-guangzhou-3")
     duration = config.assume_role.session_duration
@@ -302,8 +292,6 @@ def _issues(
         bad("bandwidth_package_id", "is required with internet_charge_type BANDWIDTH_PACKAGE")
     if config.user_data and config.user_data_file:
         bad("user_data_file", "user_data and user_data_file are mutually exclusive")
-    if with_files and config.user_data_file and not Path(config.user_data_file).is_file():
-        bad("user_data_file", f"{config.user_data_file} does not exist")
 
     if config.communicator not in ("ssh", "none"):
         bad("communicator", f"{config.communicator!r} is not supported (ssh or none)")
@@ -311,9 +299,6 @@ def _issues(
         bad("ssh_username", "is required")
     if not 0 < config.ssh_port < 65536:
         bad("ssh_port", "must be a TCP port")
-    key_file = Path(config.ssh_private_key_file).expanduser()
-    if with_files and config.ssh_private_key_file and not key_file.is_file():
-        bad("ssh_private_key_file", f"{config.ssh_private_key_file} does not exist")
     if config.ssh_keypair_name and not config.ssh_keypair_name.startswith("skey-"):
         bad("ssh_keypair_name", "must be a key pair id (skey-...), as RunInstances needs")
     if config.ssh_keypair_name and not (config.ssh_private_key_file or config.ssh_agent_auth):
@@ -324,6 +309,16 @@ def _issues(
                  "ssh_timeout", "api_retry_timeout", "max_build_time"):  # fmt: skip
         if getattr(config, name) <= 0:
             bad(name, "must be positive")
+    return [*issues, *_file_issues(config)] if with_files else issues
+
+
+def _file_issues(config: TencentCvmConfig) -> list[tuple[str, str]]:
+    issues = []
+    if config.user_data_file and not Path(config.user_data_file).is_file():
+        issues.append(("user_data_file", f"{config.user_data_file} does not exist"))
+    key_file = Path(config.ssh_private_key_file).expanduser()
+    if config.ssh_private_key_file and not key_file.is_file():
+        issues.append(("ssh_private_key_file", f"{config.ssh_private_key_file} does not exist"))
     return issues
 
 

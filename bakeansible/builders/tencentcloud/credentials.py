@@ -99,7 +99,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def resolve_credentials(
+def find_credentials(
     secret_id: str = "",
     secret_key: str = "",
     security_token: str = "",
@@ -107,10 +107,10 @@ def resolve_credentials(
     profile: str = "",
     shared_credentials_dir: str = "",
     env: Mapping[str, str] | None = None,
-) -> Credentials:
-    """The API key from the config, else the environment, else the tccli profile.
+) -> tuple[Credentials | None, list[tuple[str, str]]]:
+    """The API key from the config, else the environment, else the tccli profile; no network.
 
-    Raises ConfigError naming the fields when the id or the key cannot be found.
+    Returns (credentials, []) or (None, [(field, message), ...]) saying where bake looked.
     """
     env = os.environ if env is None else env
     source = "config"
@@ -121,27 +121,90 @@ def resolve_credentials(
             sid, skey, source = sid or env_id, skey or env_key, "environment"
     if not token:
         token = _env(env, ENV_TOKEN)
+    name = profile_name(profile, env)
+    path = credentials_dir(shared_credentials_dir, env) / f"{name}.credential"
     if not sid or not skey:
-        name = profile_name(profile, env)
-        path = credentials_dir(shared_credentials_dir, env) / f"{name}.credential"
-        data = _read_json(path)
+        try:
+            data = _read_json(path)
+        except ConfigError as exc:
+            return None, [("profile", i.message + f" ({i.file})") for i in exc.issues]
         if data:
             sid = sid or str(data.get("secretId", ""))
             skey = skey or str(data.get("secretKey", ""))
             token = token or str(data.get("token", "") or data.get("securityToken", ""))
             source = f"tccli profile {name}"
     issues = []
+    looked = f"not in the template, the environment or the tccli profile {path}"
     if not sid:
-        issues.append(ConfigIssue("<template>", "secret_id", "is required"))
+        issues.append(("secret_id", f"is required ({looked}); set secret_id, env "
+                       "TENCENTCLOUD_SECRET_ID (or TENCENTCLOUD_ACCESS_KEY) or the profile"))
     if not skey:
-        issues.append(ConfigIssue("<template>", "secret_key", "is required"))
+        issues.append(("secret_key", f"is required ({looked}); set secret_key, env "
+                       "TENCENTCLOUD_SECRET_KEY or the profile"))
     if issues:
+        return None, issues
+    return Credentials(sid, skey, token or None, source), []
+
+
+def resolve_credentials(
+    secret_id: str = "",
+    secret_key: str = "",
+    security_token: str = "",
+    *,
+    profile: str = "",
+    shared_credentials_dir: str = "",
+    env: Mapping[str, str] | None = None,
+) -> Credentials:
+    """``find_credentials``, raising ConfigError naming the fields when something is missing."""
+    creds, problems = find_credentials(
+        secret_id, secret_key, security_token, profile=profile,
+        shared_credentials_dir=shared_credentials_dir, env=env,
+    )  # fmt: skip
+    if creds is None:
         raise ConfigError(
-            issues,
+            [ConfigIssue("<template>", f, m) for f, m in problems],
             hint="Set secret_id/secret_key, or TENCENTCLOUD_SECRET_ID and "
             "TENCENTCLOUD_SECRET_KEY, or a tccli profile (~/.tccli/<profile>.credential).",
         )
-    return Credentials(sid, skey, token or None, source)
+    return creds
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """What StepAssumeRole needs: from the ``assume_role`` block, else its env vars."""
+
+    role_arn: str
+    session_name: str
+    duration: int
+
+
+def find_role(
+    role_arn: str, session_name: str, session_duration: int, env: Mapping[str, str]
+) -> tuple[RoleSettings | None, list[tuple[str, str]]]:
+    """The assume-role settings (None when no role is asked for) and (field, message) issues."""
+    arn = role_arn or env.get("TENCENTCLOUD_ASSUME_ROLE_ARN", "").strip()
+    session = session_name or env.get("TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME", "").strip()
+    if not arn and not session:
+        return None, []
+    issues: list[tuple[str, str]] = []
+    if not arn:
+        issues.append(("assume_role.role_arn", "is required with a session name "
+                       "(or env TENCENTCLOUD_ASSUME_ROLE_ARN)"))  # fmt: skip
+    if not session:
+        issues.append(("assume_role.session_name", "is required with a role ARN "
+                       "(or env TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME)"))  # fmt: skip
+    duration = session_duration
+    raw = env.get("TENCENTCLOUD_ASSUME_ROLE_SESSION_DURATION", "").strip()
+    if not duration and raw:
+        if raw.isdigit() and 0 < int(raw) <= 43200:
+            duration = int(raw)
+        else:
+            issues.append(("assume_role.session_duration", "env "
+                           f"TENCENTCLOUD_ASSUME_ROLE_SESSION_DURATION={raw!r} is not a number "
+                           "of seconds between 1 and 43200"))  # fmt: skip
+    if issues:
+        return None, issues
+    return RoleSettings(arn, session, duration or 7200), []
 
 
 def resolve_region(
