@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -89,12 +88,17 @@ def debug_enabled() -> bool:
 
 
 def report_error(exc: BakeError) -> None:
-    """Print ``Error: message`` and the hint to stderr (with the traceback when debugging)."""
+    """Print ``Error: message`` and the hint to stderr (with the traceback when debugging),
+    with every secret the process knows masked."""
+    from bakeansible.secrets import process_masker
+
+    mask = process_masker().mask
     if debug_enabled():
-        traceback.print_exception(exc, file=sys.stderr)
-    click.echo(f"Error: {exc.message}", err=True)
+        text = "".join(traceback.format_exception(exc))
+        click.echo(mask(text), err=True, nl=False)
+    click.echo(mask(f"Error: {exc.message}"), err=True)
     if exc.hint:
-        click.echo(f"Hint: {exc.hint}", err=True)
+        click.echo(mask(f"Hint: {exc.hint}"), err=True)
 
 
 def run_cli(fn: F) -> F:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
+from bakeansible.config.decode import field_types
 from bakeansible.config.fields import field_aliases, field_secret
 from bakeansible.config.interpolate import Context, InterpolationError, render
 from bakeansible.config.model import Variable
@@ -81,7 +82,7 @@ def secret_values(cls: type, options: Mapping[str, Any]) -> list[Any]:
     also inside nested option blocks."""
     if not dataclasses.is_dataclass(cls):
         return []
-    hints = typing.get_type_hints(cls)
+    hints = field_types(cls)
     found: list[Any] = []
     for f in dataclasses.fields(cls):
         for key in (f.name, *field_aliases(f)):
