@@ -75,6 +75,7 @@ class TencentCvmBuilder:
         self.suffix = secrets.token_hex(4)
         self._access: AccessSettings | None = None
         self._creds: Credentials | None = None
+        self._warnings: tuple[str, ...] = ()
         self.policy = RetryPolicy(max_elapsed=self.config.api_retry_timeout)
 
     # -- before any side effect -----------------------------------------------------------
@@ -89,6 +90,7 @@ class TencentCvmBuilder:
         for warning in check.warnings:
             log.warning("%s: %s", self.spec.name, warning)
         self._access, self._creds = check.access, check.credentials
+        self._warnings = check.warnings
         for prov in self.provisioners:
             prov.validate()
 
@@ -106,6 +108,8 @@ class TencentCvmBuilder:
         creds = self._creds
         for secret in (creds.secret_key, creds.token, self.config.ssh_password):
             base.masker.add(secret)
+        for warning in self._warnings:
+            base.ui.say(f"Warning: {warning}")
         client = TencentClient(
             self._access, creds, policy=self.policy, cancel_event=base.cancel_event
         )
