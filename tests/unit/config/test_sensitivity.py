@@ -79,3 +79,29 @@ def test_nested_and_aliased_secret_fields() -> None:
         {"pass": "a", "name": "b", "inner": {"token": "c"}, "many": [{"token": "d"}]},
     )
     assert found == ["a", "c", "d"]
+
+
+def test_bake_yml_variable_feeding_a_secret_is_masked_in_inspect(tmp_path: Path) -> None:
+    from bakeansible.cli.inspect import describe
+
+    path = tmp_path / "bake.yml"
+    path.write_text(
+        "variables:\n"
+        "  key: \"{{env `K`}}\"\n"
+        "  key_copy: {default: x}\n"
+        "builds:\n"
+        "  - type: tencentcloud-cvm\n"
+        "    secret_id: id\n"
+        "    secret_key: \"{{user `key`}}\"\n"
+        "    region: ap-guangzhou\n"
+        "    zone: ap-guangzhou-3\n"
+        "    instance_type: S2.SMALL1\n"
+        "    source_image_id: img-9qabwvbn\n"
+        "    image_name: img\n"
+    )
+    template = load_template(path, env={"K": SECRET}, var_args=["key_copy=" + SECRET])
+    assert template.variables["key"].sensitive
+    text = "\n".join(describe(template))
+    assert 'key = "{{env `K`}}"' in text
+    # key_copy holds the same text but feeds nothing secret: shown, as the user gave it.
+    assert f'key_copy = "{SECRET}"' in text
