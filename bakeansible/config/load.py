@@ -448,7 +448,7 @@ class _Loader:
         provs = tuple(spec for p in chosen if (spec := self.provisioner_spec(p, ctx, raw.name)))
         chosen_post = [p for p in post if matches(raw.name, p.only, p.except_)] + raw.own_post
         posts = tuple(pp for p in chosen_post if (pp := self.post_processor_spec(p, ctx)))
-        return BuildSpec(raw.name, raw.type, config, provs, posts)
+        return BuildSpec(raw.name, raw.type, config, provs, posts, self.file, raw.path)
 
     def check_build_environment(self, raw: _Raw, config: Any) -> None:
         """What the build resolves from outside the template (credentials, region...), for

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bakeansible.errors import ConfigIssue
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -48,6 +50,13 @@ class BuildSpec:
     config: Any  # the builder's config dataclass, e.g. LocalConfig
     provisioners: tuple[ProvisionerSpec, ...] = ()
     post_processors: tuple[PostProcessorSpec, ...] = ()
+    file: str = ""  # the template it comes from, for messages
+    path: str = ""  # its place there, e.g. builders[0]
+
+    def issue(self, field: str, message: str) -> ConfigIssue:
+        """A problem with one of this build's options found after loading (preflight)."""
+        where = f"{self.path}.{field}" if self.path else field
+        return ConfigIssue(self.file or "<template>", where, message)
 
 
 @dataclass(frozen=True)

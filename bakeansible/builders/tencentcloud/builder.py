@@ -45,7 +45,7 @@ from bakeansible.builders.tencentcloud.steps.source_image import StepCheckSource
 from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
 from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
 from bakeansible.config.model import BuildSpec, ProvisionerSpec
-from bakeansible.errors import ConfigError, ConfigIssue
+from bakeansible.errors import ConfigError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
 from bakeansible.provisioners.run import StepConnectSsh, StepProvision, make_provisioners
@@ -83,8 +83,8 @@ class TencentCvmBuilder:
         """Validate every field and find the credentials (``check_access``, as ``bake validate``
         does); raise ConfigError listing every problem."""
         check = check_access(self.config, self.env)
-        issues = [ConfigIssue("<template>", f, m) for f, m in check.issues]
-        issues += config_issues(self.config)
+        issues = [self.spec.issue(f, m) for f, m in check.issues]
+        issues += [self.spec.issue(i.path, i.message) for i in config_issues(self.config)]
         if issues or check.credentials is None:
             raise ConfigError(issues, hint=f"Fix the {self.type_name} options of {self.spec.name}.")
         for warning in check.warnings:
