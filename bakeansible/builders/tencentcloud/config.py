@@ -189,9 +189,6 @@ class TencentCvmConfig:
     def cvm_api_endpoint(self) -> str:
         return self.cvm_endpoint or self.endpoint
 
-    def vpc_api_endpoint(self) -> str:
-        return self.vpc_endpoint or self.endpoint
-
     def all_run_tags(self) -> dict[str, str]:
         return {**self.run_tags, **{t.key: t.value for t in self.run_tag}}
 

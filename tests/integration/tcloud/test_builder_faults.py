@@ -282,16 +282,6 @@ def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
 
 
-def _running(emu: TencentEmulator) -> bool:
-    from bakeansible.builders.tencentcloud.client import TencentClient
-    from bakeansible.builders.tencentcloud.credentials import AccessSettings, Credentials
-
-    api = TencentClient(AccessSettings("ap-guangzhou", emu.endpoint, emu.endpoint),
-                        Credentials(emu.secret_id, emu.secret_key))  # fmt: skip
-    resp = api.cvm("DescribeInstances", {})
-    return any(i.InstanceState == "RUNNING" for i in resp.InstanceSet or [])
-
-
 def test_tag_sweep_removes_expired_resources(
     tcloud_emulator: TencentEmulator, journal: Journal
 ) -> None:
