@@ -19,11 +19,11 @@ from pathlib import Path
 from bakeansible.artifacts.checksum import write_checksums
 from bakeansible.artifacts.fingerprint import build_fingerprint
 from bakeansible.artifacts.manifest import append_to_manifest, manifest_entry
-from bakeansible.builders.base import Builder
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.pipeline.context import Artifact, BuildContext
 from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.protocols import Builder
 from bakeansible.pipeline.runner import AskCallback, OnError, PauseCallback, run_steps
 from bakeansible.registry import builder_class
 from bakeansible.secrets import Masker
@@ -80,7 +80,7 @@ def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
     planned = []
     for spec in template.builds:
         cls = builder_class(spec.type)
-        builder = cls(spec, None, options.project_dir)
+        builder = cls(spec, options.project_dir)
         builder.preflight(force=options.force)
         planned.append(PlannedBuild(spec, builder))
     if not planned:

@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import secrets
 import socket
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,7 +43,7 @@ from bakeansible.builders.tencentcloud.steps.share_image import StepShareImage
 from bakeansible.builders.tencentcloud.steps.source_image import StepCheckSourceImage
 from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
 from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
-from bakeansible.config.model import BuildSpec, ProvisionerSpec
+from bakeansible.config.model import BuildSpec
 from bakeansible.errors import ConfigError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
@@ -60,7 +59,6 @@ class TencentCvmBuilder:
     def __init__(
         self,
         spec: BuildSpec,
-        provisioners: Sequence[ProvisionerSpec] | None = None,
         project_dir: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
@@ -68,8 +66,7 @@ class TencentCvmBuilder:
         self.config: TencentCvmConfig = spec.config
         self.project_dir = project_dir or Path.cwd()
         self.env = dict(os.environ) if env is None else env
-        specs = spec.provisioners if provisioners is None else provisioners
-        self.provisioners = make_provisioners(specs, self.project_dir)
+        self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
         self.suffix = secrets.token_hex(4)
         self._access: AccessSettings | None = None
         self._creds: Credentials | None = None

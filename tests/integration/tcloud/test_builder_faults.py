@@ -70,7 +70,7 @@ def build(
     config = make_config(emu, **over)
     prov = ProvisionerSpec(type="shell", config=ShellConfig(inline=inline))
     spec = BuildSpec(name="cvm", type="tencentcloud-cvm", config=config, provisioners=(prov,))
-    builder = TencentCvmBuilder(spec, None, None, env={})
+    builder = TencentCvmBuilder(spec, None, env={})
     builder.preflight()
     # The real backoff (1 s doubling to 15 s) is unit-tested; here retries only need to happen.
     builder.policy = RetryPolicy(base_delay=0.05, max_delay=0.5, max_elapsed=retry_for)
