@@ -16,16 +16,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bakeansible.artifacts.checksum import write_checksums
 from bakeansible.artifacts.fingerprint import build_fingerprint
-from bakeansible.artifacts.manifest import append_to_manifest, manifest_entry
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.pipeline.context import Artifact, BuildContext
 from bakeansible.pipeline.journal import Journal
-from bakeansible.pipeline.protocols import Builder
+from bakeansible.pipeline.protocols import Builder, PostProcessor
 from bakeansible.pipeline.runner import AskCallback, OnError, PauseCallback, run_steps
-from bakeansible.registry import builder_class
+from bakeansible.registry import builder_class, post_processor_class
 from bakeansible.secrets import Masker
 from bakeansible.ui import Ui
 
@@ -165,25 +163,8 @@ def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions)
     if not any(p.type == "manifest" for p in processors):
         processors.append(PostProcessorSpec("manifest", {"output": str(_default_manifest(ctx))}))
     for pp in processors:
-        opts = pp.options if isinstance(pp.options, dict) else vars(pp.options)
-        if pp.type == "manifest":
-            out = Path(str(opts.get("output") or "packer-manifest.json"))
-            out = out if out.is_absolute() else options.project_dir / out
-            entry = manifest_entry(
-                spec.name, artifact, options.run_uuid,
-                strip_path=bool(opts.get("strip_path")), strip_time=bool(opts.get("strip_time")),
-                custom_data=opts.get("custom_data") or {},
-            )
-            append_to_manifest(out, entry, options.run_uuid)
-            ctx.ui.message(f"Manifest: {out}")
-        elif pp.type == "checksum":
-            files = [f for f in artifact.files if f.exists() and not f.name.endswith(".sha256")]
-            written = write_checksums(
-                files, tuple(opts.get("checksum_types") or ("md5",)),
-                str(opts.get("output") or "{{.BuildName}}_{{.ChecksumType}}.checksum"),
-                spec.name, spec.type, options.project_dir,
-            )
-            artifact.files.extend(written)
+        processor: PostProcessor = post_processor_class(pp.type)(pp, options.project_dir)
+        processor.post_process(ctx, artifact, options.run_uuid)
 
 
 def _default_manifest(ctx: BuildContext) -> Path:

@@ -1,4 +1,4 @@
-"""What the engine calls: the protocols builders and provisioners implement.
+"""What the engine calls: the protocols builders, provisioners and post-processors implement.
 
 The pipeline owns these; builder and provisioner packages import them, never the other way round.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from bakeansible.config.model import BuildSpec, ProvisionerSpec
-from bakeansible.pipeline.context import BuildContext
+from bakeansible.config.model import BuildSpec, PostProcessorSpec, ProvisionerSpec
+from bakeansible.pipeline.context import Artifact, BuildContext
 from bakeansible.pipeline.step import Step
 
 if TYPE_CHECKING:
@@ -54,3 +54,15 @@ class Provisioner(Protocol):
 
     def provision(self, ctx: BuildContext, comm: SshCommunicator, deadline: float | None) -> None:
         """Configure the instance; ``deadline`` is a time.monotonic() bound for this attempt."""
+
+
+class PostProcessor(Protocol):
+    """A post-processor type. ``config_class`` is its frozen options dataclass."""
+
+    type_name: ClassVar[str]
+    config_class: ClassVar[type[Any]]
+
+    def __init__(self, spec: PostProcessorSpec, project_dir: Path) -> None: ...
+
+    def post_process(self, ctx: BuildContext, artifact: Artifact, run_uuid: str) -> None:
+        """Act on a finished build's artifact; files it writes go into ``artifact.files``."""

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import inspect
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bakeansible.pipeline.protocols import Builder, Provisioner
-from bakeansible.registry import BUILTINS, Kind, load_ref
+from bakeansible.pipeline.protocols import Builder, PostProcessor, Provisioner
+from bakeansible.registry import BUILTINS, GROUPS, Kind, load_ref
 
-PROTOCOLS: dict[Kind, Any] = {"builder": Builder, "provisioner": Provisioner}
+PROTOCOLS: dict[Kind, Any] = {
+    "builder": Builder, "provisioner": Provisioner, "post-processor": PostProcessor
+}
 
 
 def _methods(protocol: Any) -> list[str]:
@@ -34,3 +38,12 @@ def test_builtin_implements_its_protocol(kind: Kind, type_name: str) -> None:
         # An implementation may take extra optional arguments (the Tencent builder's env).
         got = [p for p in params if params[p].default is inspect.Parameter.empty or p in want]
         assert got == want, f"{cls.__name__}.{name}{got} != {want}"
+
+
+def test_pyproject_entry_points_are_the_builtins() -> None:
+    """One list: pyproject declares each built-in as a third party would, BUILTINS mirrors it."""
+    doc = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    declared = doc["project"]["entry-points"]
+    assert set(declared) == set(GROUPS.values())
+    for kind, group in GROUPS.items():
+        assert declared[group] == {name: ref.runtime for name, ref in BUILTINS[kind].items()}
