@@ -172,7 +172,7 @@ class TencentCvmBuilder:
                 c.ssh_password,
             ),
             StepConfigVpc(c.vpc_id, self.name(c.vpc_name), c.cidr_block),
-            StepConfigSubnet(c.subnet_id, self.name(c.subnet_name), c.subnect_cidr_block, c.zone),
+            StepConfigSubnet(c.subnet_id, self.name(c.subnet_name), c.subnet_cidr_block, c.zone),
             StepConfigSecurityGroup(
                 c.security_group_id,
                 self.name(c.security_group_name),
