@@ -8,7 +8,6 @@ key pair always go; the image and its copies stay only when the build succeeded.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import secrets
 import socket
@@ -22,6 +21,7 @@ from bakeansible.builders.tencentcloud.context import (
     TAG_CREATED_BY,
     TAG_EXPIRES_AT,
     TencentContext,
+    format_expires_at,
 )
 from bakeansible.builders.tencentcloud.credentials import (
     AccessSettings,
@@ -125,9 +125,7 @@ class TencentCvmBuilder:
         client = TencentClient(
             self._access, creds, policy=self.policy, cancel_event=base.cancel_event
         )
-        expires = dt.datetime.fromtimestamp(
-            base.started_at + self.config.max_build_time, tz=dt.UTC
-        ).strftime("%Y-%m-%dT%H:%M:%SZ")
+        expires = format_expires_at(base.started_at + self.config.max_build_time)
         tags = {
             TAG_BUILD_ID: base.build_id,
             TAG_CREATED_BY: f"bake@{socket.gethostname()}"[:127],

@@ -16,7 +16,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bakeansible.builders.tencentcloud.client import TencentClient, paginate
-from bakeansible.builders.tencentcloud.context import TAG_BUILD_ID, TAG_EXPIRES_AT
+from bakeansible.builders.tencentcloud.context import (
+    TAG_BUILD_ID,
+    TAG_EXPIRES_AT,
+    parse_expires_at,
+)
 from bakeansible.builders.tencentcloud.credentials import (
     AccessSettings,
     resolve_credentials,
@@ -50,14 +54,8 @@ def _tags(item: Any) -> dict[str, str]:
 
 
 def expired(tags: Mapping[str, str], now: dt.datetime) -> bool:
-    value = tags.get(TAG_EXPIRES_AT)
-    if not value:
-        return False
-    try:
-        when = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    except ValueError:
-        return False
-    return when <= now
+    when = parse_expires_at(tags.get(TAG_EXPIRES_AT, ""))
+    return when is not None and when <= now
 
 
 def sweep_expired(
