@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bakeansible.artifacts.fingerprint import build_fingerprint
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
@@ -51,7 +52,7 @@ class PlannedBuild:
     """A build whose builder exists and whose preflight passed."""
 
     spec: BuildSpec
-    builder: Builder
+    builder: Builder[Any]
 
 
 @dataclass
@@ -122,7 +123,7 @@ def run_build(
         timer.daemon = True
         timer.start()
     try:
-        run_steps(planned.builder.steps(), ctx, options.on_error, options.ask, options.pause)
+        run_steps(planned.builder.steps(ctx), ctx, options.on_error, options.ask, options.pause)
         result.artifact = ctx.artifact
         if ctx.artifact is not None:
             identity = planned.builder.source_identity()

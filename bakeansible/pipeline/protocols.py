@@ -6,7 +6,7 @@ The pipeline owns these; builder and provisioner packages import them, never the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, ProvisionerSpec
 from bakeansible.pipeline.context import Artifact, BuildContext
@@ -15,9 +15,15 @@ from bakeansible.pipeline.step import Step
 if TYPE_CHECKING:
     from bakeansible.communicators.ssh import SshCommunicator
 
+C = TypeVar("C", bound=BuildContext)
 
-class Builder(Protocol):
-    """A builder type. ``config_class`` is its frozen options dataclass."""
+
+class Builder(Protocol[C]):
+    """A builder type. ``config_class`` is its frozen options dataclass.
+
+    The engine calls ``preflight``, then per build ``new_context`` and ``steps`` with the context
+    it returned: what the steps need from the run (ids, resolved access) comes through it.
+    """
 
     type_name: ClassVar[str]
     config_class: ClassVar[type[Any]]
@@ -30,11 +36,11 @@ class Builder(Protocol):
     def source_identity(self) -> str:
         """What the build starts from, for the input fingerprint."""
 
-    def new_context(self, base: BuildContext) -> BuildContext:
+    def new_context(self, base: BuildContext) -> C:
         """The builder's own context type, filled from the common one."""
 
-    def steps(self) -> list[Step[Any]]:
-        """The whole build, as one flat list of steps."""
+    def steps(self, ctx: C) -> list[Step[Any]]:
+        """The whole build for ``ctx`` (made by ``new_context``), as one flat list of steps."""
 
 
 class Provisioner(Protocol):

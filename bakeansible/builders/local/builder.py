@@ -98,7 +98,7 @@ class LocalBuilder:
         ctx.output_dir = self.output_dir
         return ctx
 
-    def steps(self) -> list[Step[Any]]:
+    def steps(self, ctx: LocalContext) -> list[Step[Any]]:
         connect = StepConnectSsh(self.config.ssh_timeout)
         return [
             StepRemoveExistingImage(self.image_path),

@@ -9,7 +9,6 @@ key pair always go; the image and its copies stay only when the build succeeded.
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 from pathlib import Path
 from typing import Any, ClassVar
@@ -67,9 +66,7 @@ class TencentCvmBuilder:
         self.project_dir = project_dir or Path.cwd()
         self.env = dict(os.environ) if env is None else env
         self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
-        self.suffix = secrets.token_hex(4)
-        self._access: AccessSettings | None = None
-        self._creds: Credentials | None = None
+        self._resolved: tuple[AccessSettings, Credentials] | None = None
         self.policy = RetryPolicy(max_elapsed=self.config.api_retry_timeout)
 
     # -- before any side effect -----------------------------------------------------------
@@ -88,8 +85,13 @@ class TencentCvmBuilder:
         )  # fmt: skip
         return access, creds
 
-    def preflight(self, force: bool = False) -> None:
-        """Validate every field and find the credentials; raise ConfigError listing them all."""
+    def checked_access(self) -> tuple[AccessSettings, Credentials]:
+        """Access and credentials, once every field is valid; raise ConfigError listing all.
+
+        Resolved once (by preflight, before any side effect); every build context reuses it.
+        """
+        if self._resolved is not None:
+            return self._resolved
         c = self.config
         issues = []
         try:
@@ -104,7 +106,13 @@ class TencentCvmBuilder:
         issues.extend(config_issues(effective, region=region))
         if issues:
             raise ConfigError(issues, hint=f"Fix the {self.type_name} options of {self.spec.name}.")
-        self._access, self._creds = access, creds
+        assert access is not None and creds is not None
+        self._resolved = access, creds
+        return self._resolved
+
+    def preflight(self, force: bool = False) -> None:
+        """Validate every field, find the credentials and check the provisioners' inputs."""
+        self.checked_access()
         for prov in self.provisioners:
             prov.validate()
 
@@ -115,16 +123,10 @@ class TencentCvmBuilder:
         return f"image:{c.source_image_id}" if c.source_image_id else f"name:{c.source_image_name}"
 
     def new_context(self, base: BuildContext) -> TencentContext:
-        if self._access is None or self._creds is None:
-            self.preflight(force=base.force)
-        assert self._access is not None and self._creds is not None
-        self.suffix = base.build_id[:8]
-        creds = self._creds
+        access, creds = self.checked_access()
         for secret in (creds.secret_key, creds.token, self.config.ssh_password):
             base.masker.add(secret)
-        client = TencentClient(
-            self._access, creds, policy=self.policy, cancel_event=base.cancel_event
-        )
+        client = TencentClient(access, creds, policy=self.policy, cancel_event=base.cancel_event)
         expires = format_expires_at(base.started_at + self.config.max_build_time)
         tags = {
             TAG_BUILD_ID: base.build_id,
@@ -132,7 +134,7 @@ class TencentCvmBuilder:
             TAG_EXPIRES_AT: expires,
         }
         ctx = TencentContext.from_base(
-            base, client=client, access=self._access, zone=self.config.zone, tags=tags
+            base, client=client, access=access, zone=self.config.zone, tags=tags
         )
         # Provisioners keep their run directories (ansible-runner's) under the output dir.
         if not ctx.output_dir.is_absolute():
@@ -151,35 +153,36 @@ class TencentCvmBuilder:
         )
         return arn, session, duration
 
-    def name(self, configured: str) -> str:
-        """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
-        return configured or f"bake_{self.suffix}"
-
-    def steps(self) -> list[Step[Any]]:
+    def steps(self, ctx: TencentContext) -> list[Step[Any]]:
         c = self.config
-        region = self._access.region if self._access else c.region
-        endpoint = self._access.cvm_endpoint if self._access else c.cvm_api_endpoint()
+        assert ctx.access is not None, "new_context resolves the access settings"
+        region, endpoint = ctx.access.region, ctx.access.cvm_endpoint
+
+        def name(configured: str) -> str:
+            """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
+            return configured or f"bake_{ctx.build_id[:8]}"
+
         steps: list[Step[Any]] = [StepAssumeRole(*role)] if (role := self.role()) else []
         steps += [
             StepPreValidate(c.image_name, c.zone, c.copy_regions(region), c.instance_type),
             StepCheckSourceImage(c.source_image_id, c.source_image_name),
             StepConfigKeyPair(
-                self.name(c.temporary_key_pair_name),
+                name(c.temporary_key_pair_name),
                 c.ssh_keypair_name,
                 c.ssh_private_key_file,
                 c.ssh_password,
             ),
-            StepConfigVpc(c.vpc_id, self.name(c.vpc_name), c.cidr_block),
-            StepConfigSubnet(c.subnet_id, self.name(c.subnet_name), c.subnet_cidr_block, c.zone),
+            StepConfigVpc(c.vpc_id, name(c.vpc_name), c.cidr_block),
+            StepConfigSubnet(c.subnet_id, name(c.subnet_name), c.subnet_cidr_block, c.zone),
             StepConfigSecurityGroup(
                 c.security_group_id,
-                self.name(c.security_group_name),
+                name(c.security_group_name),
                 c.temporary_security_group_source_cidrs,
                 c.ssh_port,
                 endpoint,
                 c.associate_public_ip_address and not c.ssh_private_ip,
             ),
-            StepRunInstance(c, self.name(c.instance_name)),
+            StepRunInstance(c, name(c.instance_name)),
         ]
         if c.communicator == "ssh":
             connect = StepConnectSsh(c.ssh_timeout)

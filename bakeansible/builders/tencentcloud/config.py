@@ -186,9 +186,6 @@ class TencentCvmConfig:
         if problems := static_issues(self):
             raise ValueError("; ".join(f"{field}: {message}" for field, message in problems))
 
-    def cvm_api_endpoint(self) -> str:
-        return self.cvm_endpoint or self.endpoint
-
     def all_run_tags(self) -> dict[str, str]:
         return {**self.run_tags, **{t.key: t.value for t in self.run_tag}}
 

@@ -91,7 +91,7 @@ def build(
         threading.Thread(target=watch, daemon=True).start()
     error: BaseException | None = None
     try:
-        run_steps(builder.steps(), ctx)
+        run_steps(builder.steps(ctx), ctx)
     except BakeError as exc:
         error = exc
     return ctx, ui, error

@@ -109,7 +109,7 @@ class FakeBuilder:
         base.output_dir = self.output_dir
         return base
 
-    def steps(self) -> list[Step[BuildContext]]:
+    def steps(self, ctx: BuildContext) -> list[Step[BuildContext]]:
         return self.make_steps()
 
 
