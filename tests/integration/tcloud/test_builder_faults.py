@@ -7,10 +7,7 @@ after each test that no instance, key pair, VPC, subnet, security group or image
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +31,6 @@ from bakeansible.pipeline.runner import run_steps
 from bakeansible.provisioners.config import ShellConfig
 from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
 from bakeansible.ui import RecordingUi
-from tests.conftest import bake_env
 
 #: Every action a plain build sends, in order (the cleanup ones last).
 BUILD_ACTIONS = [
@@ -231,55 +227,6 @@ def test_copy_failure_removes_copies_shares_and_image(
     assert "Cleaning up image copy img-" in ui.text() and "in ap-shanghai" in ui.text()
     assert "Cleaning up image because the build failed..." in ui.text()
     assert journal.open_resources() == []
-
-
-def test_kill_9_then_bake_cleanup(
-    tcloud_emulator: TencentEmulator, tmp_path: Path, state_dir: Path
-) -> None:
-    """``bake build`` killed with SIGKILL while provisioning; ``bake cleanup`` removes it all."""
-    emu = tcloud_emulator
-    template = {
-        "builders": [
-            {
-                "type": "tencentcloud-cvm",
-                "region": "ap-guangzhou",
-                "zone": "ap-guangzhou-3",
-                "instance_type": "S5.MEDIUM2",
-                "associate_public_ip_address": True,
-                "source_image_id": DEBIAN_12_IMAGE_ID,
-                "image_name": "killed",
-            }
-        ],
-        "provisioners": [{"type": "shell", "inline": ["sleep 600"]}],
-    }
-    (tmp_path / "t.json").write_text(json.dumps(template))
-    env = bake_env(
-        TENCENTCLOUD_SECRET_ID=emu.secret_id,
-        TENCENTCLOUD_SECRET_KEY=emu.secret_key,
-        TENCENTCLOUD_ENDPOINT=emu.endpoint,
-    )
-    log = (tmp_path / "out.txt").open("w")
-    proc = subprocess.Popen(["bake", "build", "t.json"], cwd=tmp_path, env=env, stdout=log)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and "Provisioning" not in _read(tmp_path / "out.txt"):
-            time.sleep(0.2)
-        time.sleep(1)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert "Provisioning" in _read(tmp_path / "out.txt")
-    assert emu.live_resources(), "the build should have left resources behind"
-    result = subprocess.run(
-        ["bake", "cleanup"], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    for kind in ("instance", "security_group", "subnet", "vpc", "keypair", "key_file"):
-        assert f"tencent.{kind}" in result.stdout, result.stdout
-
-
-def _read(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
 
 
 def test_tag_sweep_removes_expired_resources(
