@@ -255,10 +255,47 @@ def test_tag_sweep_removes_expired_resources(
 
 
 def test_clear_authorized_keys(tcloud_emulator: TencentEmulator, journal: Journal) -> None:
-    ctx, ui, error = build(
-        tcloud_emulator, journal, inline=("test -s ~/.ssh/authorized_keys",),
-        ssh_clear_authorized_keys=True,
-    )  # fmt: skip
-    keep_nothing(tcloud_emulator, ctx)
-    assert error is None, ui.text()
-    assert "Authorized keys removed" in ui.text()
+    """The image has no authorized_keys: neither bake's key nor one the provisioner added."""
+    added = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAddedByTheProvisioner user@provisioned"
+    inline = ("test -s ~/.ssh/authorized_keys", f"echo '{added}' >> ~/.ssh/authorized_keys")
+    ctx, ui, error = build(tcloud_emulator, journal, inline=inline, ssh_clear_authorized_keys=True)
+    try:
+        assert error is None, ui.text()
+        assert "Authorized keys removed" in ui.text()
+        keys = image_file(tcloud_emulator, ctx.region, ctx.image_id, "root/.ssh/authorized_keys")
+        assert keys is None, f"the image still has authorized_keys: {keys!r}"
+        assert image_file(tcloud_emulator, ctx.region, ctx.image_id, "etc/os-release")
+    finally:
+        keep_nothing(tcloud_emulator, ctx)
+
+
+def image_file(emu: TencentEmulator, region: str, image_id: str, path: str) -> bytes | None:
+    """A file of a custom image as an instance booted from it sees it; None when absent.
+
+    The emulator keeps an image as overlayfs layers (newest first) over a base root: the first
+    layer holding the path, a whiteout of it or of a parent, or an opaque parent decides.
+    """
+    image = emu.cloud.region(region).images[image_id]
+    assert image.state == "NORMAL" and image.base_root, image
+    roots = [*(emu.cloud.layers.path(name) for name in image.layers), Path(image.base_root)]
+    parts = Path(path).parts
+    for root in roots:
+        opaque = False
+        for depth in range(1, len(parts) + 1):
+            here = root.joinpath(*parts[:depth])
+            if here.is_char_device() and here.stat().st_rdev == 0:
+                return None  # a whiteout: deleted in this layer
+            if depth == len(parts) and here.is_file():
+                return here.read_bytes()
+            opaque = opaque or (depth < len(parts) and here.is_dir() and _opaque(here))
+        if opaque:
+            return None  # this layer replaced a parent directory: lower layers do not show
+    return None
+
+
+def _opaque(directory: Path) -> bool:
+    try:
+        return os.getxattr(directory, "trusted.overlay.opaque") == b"y"
+    except OSError:
+        return False
+
