@@ -7,7 +7,9 @@ after each test that no instance, key pair, VPC, subnet, security group or image
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +33,7 @@ from bakeansible.pipeline.runner import run_steps
 from bakeansible.provisioners.config import ShellConfig
 from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
 from bakeansible.ui import RecordingUi
+from tests.conftest import bake_env
 
 #: Every action a plain build sends, in order (the cleanup ones last).
 BUILD_ACTIONS = [
@@ -299,3 +302,37 @@ def _opaque(directory: Path) -> bool:
     except OSError:
         return False
 
+
+def test_unanswered_run_instances_is_adopted_and_removed(
+    state_dir: Path, no_leaks: None, tcloud_emulator: TencentEmulator, project: Path
+) -> None:
+    """RunInstances creates the instance but no answer ever arrives: ``bake build`` fails, and
+    its own cleanup finds the instance by name and build tag and terminates it."""
+    emu = tcloud_emulator
+    emu.faults.lose_answer("RunInstances", times=None)
+    template = {
+        "builders": [{
+            "type": "tencentcloud-cvm", "region": "ap-guangzhou", "zone": "ap-guangzhou-3",
+            "instance_type": "S5.MEDIUM2", "associate_public_ip_address": True,
+            "source_image_id": DEBIAN_12_IMAGE_ID, "image_name": "unanswered",
+        }],
+        "provisioners": [{"type": "shell", "inline": ["true"]}],
+    }  # fmt: skip
+    (project / "t.json").write_text(json.dumps(template))
+    env = bake_env(
+        TENCENTCLOUD_SECRET_ID=emu.secret_id, TENCENTCLOUD_SECRET_KEY=emu.secret_key,
+        TENCENTCLOUD_ENDPOINT=emu.endpoint,
+    )  # fmt: skip
+    result = subprocess.run(
+        ["bake", "build", "-color=false", "t.json"], cwd=project, env=env, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Traceback" not in out
+    assert "RunInstances" in out and "ClientNetworkError" in out, out
+    assert emu.call_counts["RunInstances"] > 1, "the client retries with the same ClientToken"
+    # Only an adopted instance is cleaned up: the step never learnt its id from an answer.
+    assert "Cleaning up instance because the build failed..." in out, out
+    assert Journal(state_dir / "journal.sqlite").open_resources() == [], out
+    assert emu.live_resources() == {}, out
