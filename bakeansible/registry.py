@@ -1,10 +1,12 @@
-"""Builders and provisioners by type name: the one table of plugin types.
+"""Builders, provisioners and post-processors by type name: the one table of plugin types.
 
 Each type names its runtime class and its options dataclass separately, so decoding a template
 imports only the light config modules, never paramiko, ansible-runner or the Tencent SDK.
-Third parties add entry points in the groups ``bakeansible.builders`` and
-``bakeansible.provisioners`` (pointing at the runtime class, whose ``config_class`` gives the
-options). Nothing is imported until a type is asked for.
+Third parties add entry points in the groups of ``GROUPS`` (pointing at the runtime class, whose
+``config_class`` gives the options). The built-ins are declared the same way in pyproject.toml;
+``BUILTINS`` repeats them (with the light config refs) so that bake also runs from a source
+checkout that was never installed, and a test keeps the two equal. Nothing is imported until a
+type is asked for.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-Kind = Literal["builder", "provisioner"]
+Kind = Literal["builder", "provisioner", "post-processor"]
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,21 @@ BUILTINS: dict[Kind, dict[str, PluginRef]] = {
             "bakeansible.provisioners.config:ShellConfig",
         ),
     },
+    "post-processor": {
+        "manifest": PluginRef(
+            "bakeansible.artifacts.manifest:ManifestPostProcessor",
+            "bakeansible.config.postprocessors:ManifestConfig",
+        ),
+        "checksum": PluginRef(
+            "bakeansible.artifacts.checksum:ChecksumPostProcessor",
+            "bakeansible.config.postprocessors:ChecksumConfig",
+        ),
+    },
 }
 GROUPS: dict[Kind, str] = {
     "builder": "bakeansible.builders",
     "provisioner": "bakeansible.provisioners",
+    "post-processor": "bakeansible.post_processors",
 }
 
 
@@ -90,3 +103,8 @@ def builder_class(type_name: str) -> Any:
 def provisioner_class(type_name: str) -> Any:
     """The provisioner class for ``type_name`` (has ``config_class`` and ``provision()``)."""
     return load_ref(plugins("provisioner")[type_name].runtime)
+
+
+def post_processor_class(type_name: str) -> Any:
+    """The post-processor class for ``type_name`` (has ``config_class`` and ``post_process()``)."""
+    return load_ref(plugins("post-processor")[type_name].runtime)

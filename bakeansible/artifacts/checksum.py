@@ -5,6 +5,33 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
+from typing import ClassVar
+
+from bakeansible.config.model import PostProcessorSpec
+from bakeansible.config.postprocessors import ChecksumConfig
+from bakeansible.pipeline.context import Artifact, BuildContext
+
+
+class ChecksumPostProcessor:
+    """The ``checksum`` post-processor: one checksum file per type, added to the artifact."""
+
+    type_name: ClassVar[str] = "checksum"
+    config_class: ClassVar[type[ChecksumConfig]] = ChecksumConfig
+
+    def __init__(self, spec: PostProcessorSpec, project_dir: Path) -> None:
+        self.spec = spec
+        self.config = ChecksumConfig(**spec.options)
+        self.project_dir = project_dir
+
+    def post_process(self, ctx: BuildContext, artifact: Artifact, run_uuid: str) -> None:
+        c = self.config
+        files = [f for f in artifact.files if f.exists() and not f.name.endswith(".sha256")]
+        written = write_checksums(
+            files, tuple(c.checksum_types or ("md5",)),
+            c.output or "{{.BuildName}}_{{.ChecksumType}}.checksum",
+            ctx.build_name, ctx.builder_type, self.project_dir,
+        )  # fmt: skip
+        artifact.files.extend(written)
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:

@@ -7,9 +7,34 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
-from bakeansible.pipeline.context import Artifact
+from bakeansible.config.model import PostProcessorSpec
+from bakeansible.config.postprocessors import ManifestConfig
+from bakeansible.pipeline.context import Artifact, BuildContext
+
+
+class ManifestPostProcessor:
+    """The ``manifest`` post-processor: appends the build's record to a JSON manifest."""
+
+    type_name: ClassVar[str] = "manifest"
+    config_class: ClassVar[type[ManifestConfig]] = ManifestConfig
+
+    def __init__(self, spec: PostProcessorSpec, project_dir: Path) -> None:
+        self.spec = spec
+        self.config = ManifestConfig(**spec.options)
+        self.project_dir = project_dir
+
+    def post_process(self, ctx: BuildContext, artifact: Artifact, run_uuid: str) -> None:
+        c = self.config
+        out = Path(c.output or "packer-manifest.json")
+        out = out if out.is_absolute() else self.project_dir / out
+        entry = manifest_entry(
+            ctx.build_name, artifact, run_uuid,
+            strip_path=c.strip_path, strip_time=c.strip_time, custom_data=c.custom_data or {},
+        )  # fmt: skip
+        append_to_manifest(out, entry, run_uuid)
+        ctx.ui.message(f"Manifest: {out}")
 
 
 def manifest_entry(

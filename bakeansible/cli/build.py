@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from bakeansible.cli.render import Console, human_duration
+from bakeansible.config.fields import field_secret
 from bakeansible.config.model import Template
 from bakeansible.errors import BakeError
 from bakeansible.pipeline.build import BuildResult, RunOptions, plan_builds, run_builds
@@ -129,7 +130,7 @@ def _secret_fields(config: object) -> list[str]:
     return [
         str(getattr(config, f.name))
         for f in fields(config)
-        if f.metadata.get("secret") and getattr(config, f.name)
+        if field_secret(f) and getattr(config, f.name)
     ]
 
 

@@ -80,4 +80,9 @@ def command(
     finally:
         click.echo("Stopping the emulator: destroying instances and images...")
         emu.close()
-        click.echo("Emulator stopped; nothing left behind.")
+    if left := emu.leftovers():
+        raise BakeError(
+            "The emulator stopped but could not remove: " + "; ".join(left),
+            hint="Kill the processes, unmount the mounts and delete the directory by hand.",
+        )
+    click.echo("Emulator stopped; nothing left behind.")

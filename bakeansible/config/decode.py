@@ -279,11 +279,3 @@ def decode(
         return None, decoder.issues
     return result, decoder.issues
 
-
-def decode_value(
-    tp: Any, value: Any, *, file: str, path: str, positions: Positions | None = None
-) -> tuple[Any, list[ConfigIssue]]:
-    """Convert one value to ``tp`` with the same rules; None and issues when it does not fit."""
-    decoder = _Decoder(file, positions)
-    result = decoder.convert(tp, value, path)
-    return (None if result is _INVALID else result), decoder.issues

@@ -72,13 +72,6 @@ class ProvisionerSpec:
     timeout: float = 0.0  # seconds per attempt; 0 = none
     max_retries: int = 0
 
-    def applies_to(self, build_name: str) -> bool:
-        from fnmatch import fnmatchcase
-
-        if self.only and not any(fnmatchcase(build_name, p) for p in self.only):
-            return False
-        return not any(fnmatchcase(build_name, p) for p in self.except_)
-
 
 @dataclass(frozen=True)
 class PostProcessorSpec:

@@ -15,17 +15,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bakeansible.artifacts.checksum import write_checksums
 from bakeansible.artifacts.fingerprint import build_fingerprint
-from bakeansible.artifacts.manifest import append_to_manifest, manifest_entry
-from bakeansible.builders.base import Builder
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.pipeline.context import Artifact, BuildContext
 from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.protocols import Builder, PostProcessor
 from bakeansible.pipeline.runner import AskCallback, OnError, PauseCallback, run_steps
-from bakeansible.registry import builder_class
+from bakeansible.registry import builder_class, post_processor_class
 from bakeansible.secrets import Masker
 from bakeansible.ui import Ui
 
@@ -53,7 +52,7 @@ class PlannedBuild:
     """A build whose builder exists and whose preflight passed."""
 
     spec: BuildSpec
-    builder: Builder
+    builder: Builder[Any]
 
 
 @dataclass
@@ -80,7 +79,7 @@ def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
     planned = []
     for spec in template.builds:
         cls = builder_class(spec.type)
-        builder = cls(spec, None, options.project_dir)
+        builder = cls(spec, options.project_dir)
         builder.preflight(force=options.force)
         planned.append(PlannedBuild(spec, builder))
     if not planned:
@@ -124,7 +123,7 @@ def run_build(
         timer.daemon = True
         timer.start()
     try:
-        run_steps(planned.builder.steps(), ctx, options.on_error, options.ask, options.pause)
+        run_steps(planned.builder.steps(ctx), ctx, options.on_error, options.ask, options.pause)
         result.artifact = ctx.artifact
         if ctx.artifact is not None:
             identity = planned.builder.source_identity()
@@ -165,25 +164,8 @@ def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions)
     if not any(p.type == "manifest" for p in processors):
         processors.append(PostProcessorSpec("manifest", {"output": str(_default_manifest(ctx))}))
     for pp in processors:
-        opts = pp.options if isinstance(pp.options, dict) else vars(pp.options)
-        if pp.type == "manifest":
-            out = Path(str(opts.get("output") or "packer-manifest.json"))
-            out = out if out.is_absolute() else options.project_dir / out
-            entry = manifest_entry(
-                spec.name, artifact, options.run_uuid,
-                strip_path=bool(opts.get("strip_path")), strip_time=bool(opts.get("strip_time")),
-                custom_data=opts.get("custom_data") or {},
-            )
-            append_to_manifest(out, entry, options.run_uuid)
-            ctx.ui.message(f"Manifest: {out}")
-        elif pp.type == "checksum":
-            files = [f for f in artifact.files if f.exists() and not f.name.endswith(".sha256")]
-            written = write_checksums(
-                files, tuple(opts.get("checksum_types") or ("md5",)),
-                str(opts.get("output") or "{{.BuildName}}_{{.ChecksumType}}.checksum"),
-                spec.name, spec.type, options.project_dir,
-            )
-            artifact.files.extend(written)
+        processor: PostProcessor = post_processor_class(pp.type)(pp, options.project_dir)
+        processor.post_process(ctx, artifact, options.run_uuid)
 
 
 def _default_manifest(ctx: BuildContext) -> Path:

@@ -60,8 +60,6 @@ class BuildContext:
     started_at: float = field(default_factory=time.time)
     ssh: SshTarget | None = None
     artifact: Artifact | None = None
-    # Template functions need these ({{build_name}}, {{build_type}}, user variables).
-    variables: dict[str, Any] = field(default_factory=dict)
     # Set when -on-error=abort (or the ask answer "abort") kept everything for debugging.
     kept: bool = False
 

@@ -39,7 +39,6 @@ class RunPlan:
     extravars: dict[str, Any]
     envvars: dict[str, str]
     cmdline: str
-    roles_path: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -75,7 +74,7 @@ class AnsibleProvisioner:
             if "=" not in pair:
                 raise BakeError(f"ansible_env_vars entry {pair!r} is not KEY=VALUE.")
 
-    def prepare_run(self, ctx: BuildContext, attempt: int = 1) -> RunPlan:
+    def prepare_run(self, ctx: BuildContext) -> RunPlan:
         assert ctx.ssh is not None, "the instance must be reachable before provisioning"
         target = ctx.ssh
         hostvars: dict[str, Any] = {
@@ -116,7 +115,7 @@ class AnsibleProvisioner:
             cmdline = ("-" + "v" * min(self.config.verbosity, 4) + " " + cmdline).strip()
         pdd = (ctx.output_dir / f"{ctx.build_name}-ansible").resolve()
         pdd.mkdir(parents=True, exist_ok=True)
-        return RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline, self.roles_path())
+        return RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline)
 
     def _write_inventory(self, ctx: BuildContext, plan: RunPlan) -> Path:
         """The static inventory, or on Tencent builds the ``bake_cvm`` dynamic inventory

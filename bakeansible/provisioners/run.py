@@ -11,8 +11,8 @@ from bakeansible.communicators.ssh import SshCommunicator, wait_for_ssh
 from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.protocols import Provisioner
 from bakeansible.pipeline.step import Outcome, Step
-from bakeansible.provisioners.base import Provisioner
 from bakeansible.registry import provisioner_class
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,7 +23,7 @@ from bakeansible.builders.local.steps import (
     StepSnapshot,
     StepWaitBoot,
 )
-from bakeansible.config.model import BuildSpec, ProvisionerSpec
+from bakeansible.config.model import BuildSpec
 from bakeansible.errors import PreflightError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
@@ -41,14 +40,12 @@ class LocalBuilder:
     def __init__(
         self,
         spec: BuildSpec,
-        provisioners: Sequence[ProvisionerSpec] | None = None,
         project_dir: Path | None = None,
     ) -> None:
         self.spec = spec
         self.config: LocalConfig = spec.config
         self.project_dir = project_dir or Path.cwd()
-        specs = spec.provisioners if provisioners is None else provisioners
-        self.provisioners = make_provisioners(specs, self.project_dir)
+        self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
 
     @property
     def output_dir(self) -> Path:
@@ -101,7 +98,7 @@ class LocalBuilder:
         ctx.output_dir = self.output_dir
         return ctx
 
-    def steps(self) -> list[Step[Any]]:
+    def steps(self, ctx: LocalContext) -> list[Step[Any]]:
         connect = StepConnectSsh(self.config.ssh_timeout)
         return [
             StepRemoveExistingImage(self.image_path),

@@ -8,16 +8,13 @@ key pair always go; the image and its copies stay only when the build succeeded.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
-import secrets
 import socket
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bakeansible.builders.tencentcloud.access import check_access
+from bakeansible.builders.tencentcloud.access import AccessCheck, check_access
 from bakeansible.builders.tencentcloud.client import RetryPolicy, TencentClient
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig, config_issues
 from bakeansible.builders.tencentcloud.context import (
@@ -25,10 +22,9 @@ from bakeansible.builders.tencentcloud.context import (
     TAG_CREATED_BY,
     TAG_EXPIRES_AT,
     TencentContext,
+    format_expires_at,
 )
 from bakeansible.builders.tencentcloud.credentials import (
-    AccessSettings,
-    Credentials,
     find_role,
 )
 from bakeansible.builders.tencentcloud.steps.assume_role import StepAssumeRole
@@ -44,7 +40,7 @@ from bakeansible.builders.tencentcloud.steps.share_image import StepShareImage
 from bakeansible.builders.tencentcloud.steps.source_image import StepCheckSourceImage
 from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
 from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
-from bakeansible.config.model import BuildSpec, ProvisionerSpec
+from bakeansible.config.model import BuildSpec
 from bakeansible.errors import ConfigError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
@@ -62,7 +58,6 @@ class TencentCvmBuilder:
     def __init__(
         self,
         spec: BuildSpec,
-        provisioners: Sequence[ProvisionerSpec] | None = None,
         project_dir: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
@@ -70,18 +65,19 @@ class TencentCvmBuilder:
         self.config: TencentCvmConfig = spec.config
         self.project_dir = project_dir or Path.cwd()
         self.env = dict(os.environ) if env is None else env
-        specs = spec.provisioners if provisioners is None else provisioners
-        self.provisioners = make_provisioners(specs, self.project_dir)
-        self.suffix = secrets.token_hex(4)
-        self._access: AccessSettings | None = None
-        self._creds: Credentials | None = None
-        self._warnings: tuple[str, ...] = ()
+        self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
+        self._checked: AccessCheck | None = None
         self.policy = RetryPolicy(max_elapsed=self.config.api_retry_timeout)
 
     # -- before any side effect -----------------------------------------------------------
-    def preflight(self, force: bool = False) -> None:
-        """Validate every field and find the credentials (``check_access``, as ``bake validate``
-        does); raise ConfigError listing every problem."""
+    def checked_access(self) -> AccessCheck:
+        """Region, endpoints, credentials and warnings once every field is valid
+        (``check_access``, as ``bake validate`` does); raise ConfigError listing every problem.
+
+        Checked once (by preflight, before any side effect); every build context reuses it.
+        """
+        if self._checked is not None:
+            return self._checked
         check = check_access(self.config, self.env)
         issues = [self.spec.issue(f, m) for f, m in check.issues]
         issues += [self.spec.issue(i.path, i.message) for i in config_issues(self.config)]
@@ -89,8 +85,12 @@ class TencentCvmBuilder:
             raise ConfigError(issues, hint=f"Fix the {self.type_name} options of {self.spec.name}.")
         for warning in check.warnings:
             log.warning("%s: %s", self.spec.name, warning)
-        self._access, self._creds = check.access, check.credentials
-        self._warnings = check.warnings
+        self._checked = check
+        return check
+
+    def preflight(self, force: bool = False) -> None:
+        """Validate every field, find the credentials and check the provisioners' inputs."""
+        self.checked_access()
         for prov in self.provisioners:
             prov.validate()
 
@@ -101,28 +101,22 @@ class TencentCvmBuilder:
         return f"image:{c.source_image_id}" if c.source_image_id else f"name:{c.source_image_name}"
 
     def new_context(self, base: BuildContext) -> TencentContext:
-        if self._access is None or self._creds is None:
-            self.preflight(force=base.force)
-        assert self._access is not None and self._creds is not None
-        self.suffix = base.build_id[:8]
-        creds = self._creds
+        check = self.checked_access()
+        access, creds = check.access, check.credentials
+        assert creds is not None, "checked_access refuses a build without credentials"
         for secret in (creds.secret_key, creds.token, self.config.ssh_password):
             base.masker.add(secret)
-        for warning in self._warnings:
+        for warning in check.warnings:
             base.ui.say(f"Warning: {warning}")
-        client = TencentClient(
-            self._access, creds, policy=self.policy, cancel_event=base.cancel_event
-        )
-        expires = dt.datetime.fromtimestamp(
-            base.started_at + self.config.max_build_time, tz=dt.UTC
-        ).strftime("%Y-%m-%dT%H:%M:%SZ")
+        client = TencentClient(access, creds, policy=self.policy, cancel_event=base.cancel_event)
+        expires = format_expires_at(base.started_at + self.config.max_build_time)
         tags = {
             TAG_BUILD_ID: base.build_id,
             TAG_CREATED_BY: f"bake@{socket.gethostname()}"[:127],
             TAG_EXPIRES_AT: expires,
         }
         ctx = TencentContext.from_base(
-            base, client=client, access=self._access, zone=self.config.zone, tags=tags
+            base, client=client, access=access, zone=self.config.zone, tags=tags
         )
         # Provisioners keep their run directories (ansible-runner's) under the output dir.
         if not ctx.output_dir.is_absolute():
@@ -135,35 +129,36 @@ class TencentCvmBuilder:
         role, _ = find_role(r.role_arn, r.session_name, r.session_duration, self.env)
         return (role.role_arn, role.session_name, role.duration) if role else None
 
-    def name(self, configured: str) -> str:
-        """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
-        return configured or f"bake_{self.suffix}"
-
-    def steps(self) -> list[Step[Any]]:
+    def steps(self, ctx: TencentContext) -> list[Step[Any]]:
         c = self.config
-        region = self._access.region if self._access else c.region
-        endpoint = self._access.cvm_endpoint if self._access else c.cvm_api_endpoint()
+        assert ctx.access is not None, "new_context resolves the access settings"
+        region, endpoint = ctx.access.region, ctx.access.cvm_endpoint
+
+        def name(configured: str) -> str:
+            """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
+            return configured or f"bake_{ctx.build_id[:8]}"
+
         steps: list[Step[Any]] = [StepAssumeRole(*role)] if (role := self.role()) else []
         steps += [
             StepPreValidate(c.image_name, c.zone, c.copy_regions(region), c.instance_type),
             StepCheckSourceImage(c.source_image_id, c.source_image_name),
             StepConfigKeyPair(
-                self.name(c.temporary_key_pair_name),
+                name(c.temporary_key_pair_name),
                 c.ssh_keypair_name,
                 c.ssh_private_key_file,
                 c.ssh_password,
             ),
-            StepConfigVpc(c.vpc_id, self.name(c.vpc_name), c.cidr_block),
-            StepConfigSubnet(c.subnet_id, self.name(c.subnet_name), c.subnect_cidr_block, c.zone),
+            StepConfigVpc(c.vpc_id, name(c.vpc_name), c.cidr_block),
+            StepConfigSubnet(c.subnet_id, name(c.subnet_name), c.subnet_cidr_block, c.zone),
             StepConfigSecurityGroup(
                 c.security_group_id,
-                self.name(c.security_group_name),
+                name(c.security_group_name),
                 c.temporary_security_group_source_cidrs,
                 c.ssh_port,
                 endpoint,
                 c.associate_public_ip_address and not c.ssh_private_ip,
             ),
-            StepRunInstance(c, self.name(c.instance_name)),
+            StepRunInstance(c, name(c.instance_name)),
         ]
         if c.communicator == "ssh":
             connect = StepConnectSsh(c.ssh_timeout)

@@ -209,6 +209,11 @@ class TencentClient:
     def total_calls(self) -> int:
         return sum(self.calls.values())
 
+    @property
+    def credentials(self) -> Credentials:
+        """The credentials calls are signed with (for a child process that calls the API too)."""
+        return self._creds
+
     # -- calls ----------------------------------------------------------------------------
     def cvm(self, action: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
         return self.call("cvm", action, params or {}, **kw)
@@ -267,7 +272,7 @@ class TencentClient:
                         service, action, code, rid, attempt, delay,
                     )  # fmt: skip
                     try:
-                        self._wait(delay, cancellable)
+                        self.wait(delay, cancellable)
                     except BuildCancelled:
                         raise CallCancelled(uncertain) from None
                     waited += delay
@@ -277,7 +282,8 @@ class TencentClient:
             log.debug("%s %s [%s] RequestId %s", service, action, self.region, response.RequestId)
             return response
 
-    def _wait(self, seconds: float, cancellable: bool) -> None:
+    def wait(self, seconds: float, cancellable: bool = True) -> None:
+        """Sleep between calls; with ``cancellable``, wake up and raise when the build stops."""
         if cancellable and self.cancel_event is not None:
             if self.cancel_event.wait(seconds):
                 raise BuildCancelled("interrupted")

@@ -121,9 +121,9 @@ class TencentCvmConfig:
     cidr_block: str = opt("", doc="CIDR of the temporary VPC; default 10.0.0.0/16.")
     subnet_id: str = opt("", doc="Use this subnet (needs vpc_id).")
     subnet_name: str = opt("", doc="Name of the temporary subnet; default bake_<id>.")
-    subnect_cidr_block: str = opt(
-        "", doc="CIDR of the temporary subnet (Packer's spelling); default 10.0.8.0/24.",
-        aliases=("subnet_cidr_block",),
+    subnet_cidr_block: str = opt(
+        "", doc="CIDR of the temporary subnet; default 10.0.8.0/24.",
+        aliases=("subnect_cidr_block",),  # Packer's spelling
     )  # fmt: skip
     security_group_id: str = opt("", doc="Use this security group instead of creating one.")
     security_group_name: str = opt("", doc="Name of the temporary security group.")
@@ -191,12 +191,6 @@ class TencentCvmConfig:
 
         check = check_access(self, env)
         return [*check.issues, *_file_issues(self)], list(check.warnings)
-
-    def cvm_api_endpoint(self) -> str:
-        return self.cvm_endpoint or self.endpoint
-
-    def vpc_api_endpoint(self) -> str:
-        return self.vpc_endpoint or self.endpoint
 
     def all_run_tags(self) -> dict[str, str]:
         return {**self.run_tags, **{t.key: t.value for t in self.run_tag}}
@@ -272,17 +266,17 @@ def _issues(config: TencentCvmConfig, *, with_files: bool) -> list[tuple[str, st
         bad("disk_size", "must be positive")
     if config.subnet_id and not config.vpc_id:
         bad("subnet_id", "needs vpc_id")
-    if config.vpc_id and not config.subnet_id and not config.subnect_cidr_block:
-        bad("subnect_cidr_block", "with vpc_id, set subnet_id or subnect_cidr_block")
-    for name in ("cidr_block", "subnect_cidr_block"):
+    if config.vpc_id and not config.subnet_id and not config.subnet_cidr_block:
+        bad("subnet_cidr_block", "with vpc_id, set subnet_id or subnet_cidr_block")
+    for name in ("cidr_block", "subnet_cidr_block"):
         value = getattr(config, name)
         if value and not _is_network(value):
             bad(name, f"{value!r} is not a CIDR block")
-    if _is_network(config.cidr_block) and _is_network(config.subnect_cidr_block):
+    if _is_network(config.cidr_block) and _is_network(config.subnet_cidr_block):
         outer = ipaddress.ip_network(config.cidr_block, strict=False)
-        inner = ipaddress.ip_network(config.subnect_cidr_block, strict=False)
+        inner = ipaddress.ip_network(config.subnet_cidr_block, strict=False)
         if inner.version != outer.version or not inner.subnet_of(outer):  # type: ignore[arg-type]
-            bad("subnect_cidr_block", "is not inside cidr_block")
+            bad("subnet_cidr_block", "is not inside cidr_block")
     for cidr in config.temporary_security_group_source_cidrs:
         if not _is_network(cidr):
             bad("temporary_security_group_source_cidrs", f"{cidr!r} is not a CIDR block")

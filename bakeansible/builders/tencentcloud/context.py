@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,20 @@ from bakeansible.pipeline.context import BuildContext
 TAG_BUILD_ID = "bake:build-id"
 TAG_CREATED_BY = "bake:created-by"
 TAG_EXPIRES_AT = "bake:expires-at"
+_EXPIRES_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def format_expires_at(timestamp: float) -> str:
+    """The ``bake:expires-at`` tag value for a Unix time: UTC, to the second."""
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime(_EXPIRES_AT_FORMAT)
+
+
+def parse_expires_at(value: str) -> dt.datetime | None:
+    """A ``bake:expires-at`` tag value as an aware UTC datetime; None if it is not one."""
+    try:
+        return dt.datetime.strptime(value, _EXPIRES_AT_FORMAT).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
 
 
 @dataclass

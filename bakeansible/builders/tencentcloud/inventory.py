@@ -102,7 +102,7 @@ def write_build_inventory(
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / "build.bake_cvm.yml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    creds = ctx.client._creds
+    creds = ctx.api.credentials
     env = {
         "ANSIBLE_INVENTORY_PLUGINS": str(plugin_dir(ctx.project_dir)),
         "ANSIBLE_INVENTORY_ENABLED": "bake_cvm,host_list,script,auto,yaml,ini",

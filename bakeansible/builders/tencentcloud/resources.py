@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,64 +127,68 @@ def _tag_filter(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"Name": f"tag:{TAG_BUILD_ID}", "Values": [build_id]}] if build_id else []
 
 
-def _find(
-    client: TencentClient, service: str, action: str, set_field: str, id_field: str,
-    name_filter: str, name: str, data: dict[str, Any],
-) -> list[str]:  # fmt: skip
-    """Ids of resources named ``name`` carrying this build's tag (for intent-only entries)."""
-    filters = [{"Name": name_filter, "Values": [name]}, *_tag_filter(data)]
-    items = paginate(client, service, action, {"Filters": filters}, set_field, cancellable=False)
-    return [getattr(item, id_field) for item in items]
+@dataclass(frozen=True)
+class ResourceKind:
+    """How to list, find by name and delete one kind of temporary resource."""
+
+    label: str  # for people: "security group"
+    journal_kind: str  # the journal's and ``bake cleanup``'s name: "tencent.security_group"
+    service: str
+    action: str  # the Describe* call that lists them
+    set_field: str  # where the reply lists them
+    id_field: str
+    name_filter: str
+    delete: Callable[[TencentClient, str], None]
+
+    def describe(self, client: TencentClient, filters: list[dict[str, Any]]) -> list[Any]:
+        """Every resource of this kind matching ``filters`` (all pages)."""
+        params = {"Filters": filters}
+        return paginate(
+            client, self.service, self.action, params, self.set_field, cancellable=False
+        )
+
+    def find(self, client: TencentClient, name: str, data: dict[str, Any]) -> list[str]:
+        """Ids of those named ``name`` carrying the build tag in ``data`` (intent-only entries)."""
+        filters = [{"Name": self.name_filter, "Values": [name]}, *_tag_filter(data)]
+        return [getattr(item, self.id_field) for item in self.describe(client, filters)]
 
 
-INSTANCE_LOOKUP = ("cvm", "DescribeInstances", "InstanceSet", "InstanceId", "instance-name")
+#: The temporary resource kinds, in deletion order: instances first, key pairs last.
+KINDS = (
+    ResourceKind("instance", "tencent.instance", "cvm", "DescribeInstances", "InstanceSet",
+                 "InstanceId", "instance-name", delete_instance),
+    ResourceKind("security group", "tencent.security_group", "vpc", "DescribeSecurityGroups",
+                 "SecurityGroupSet", "SecurityGroupId", "security-group-name",
+                 delete_security_group),
+    ResourceKind("subnet", "tencent.subnet", "vpc", "DescribeSubnets", "SubnetSet", "SubnetId",
+                 "subnet-name", delete_subnet),
+    ResourceKind("vpc", "tencent.vpc", "vpc", "DescribeVpcs", "VpcSet", "VpcId", "vpc-name",
+                 delete_vpc),
+    ResourceKind("key pair", "tencent.keypair", "cvm", "DescribeKeyPairs", "KeyPairSet", "KeyId",
+                 "key-name", delete_key_pair),
+)  # fmt: skip
+INSTANCES = KINDS[0]
 
 
 def find_instances(client: TencentClient, name: str, data: dict[str, Any]) -> list[str]:
     """Instances named ``name`` that carry the build tag recorded in ``data``."""
-    return _find(client, *INSTANCE_LOOKUP, name, data)
+    return INSTANCES.find(client, name, data)
 
 
-def _ids(res: Resource, client: TencentClient, lookup: tuple[str, ...]) -> list[str]:
-    if res.ident:
-        return [res.ident]
-    name = res.data.get("name")
-    if not name:
-        return []
-    service, action, set_field, id_field, name_filter = lookup
-    return _find(client, service, action, set_field, id_field, name_filter, name, res.data)
+def _register_reaper(kind: ResourceKind) -> None:
+    """``bake cleanup``'s deleter for ``kind``: the journaled id, else the ones found by name."""
 
-
-def _register_reaper(
-    kind: str, lookup: tuple[str, ...], delete: Callable[[TencentClient, str], None]
-) -> None:
-    """``bake cleanup``'s deleter for ``kind``: the journaled id, else the ones ``lookup`` finds."""
-
-    @deleter(kind)
+    @deleter(kind.journal_kind)
     def reap(res: Resource) -> None:
         client = client_for(res.data)
-        for ident in _ids(res, client, lookup):
-            delete(client, ident)
+        name = res.data.get("name")
+        ids = [res.ident] if res.ident else kind.find(client, name, res.data) if name else []
+        for ident in ids:
+            kind.delete(client, ident)
 
 
-_register_reaper("tencent.instance", INSTANCE_LOOKUP, delete_instance)
-_register_reaper(
-    "tencent.security_group",
-    ("vpc", "DescribeSecurityGroups", "SecurityGroupSet", "SecurityGroupId",
-     "security-group-name"),
-    delete_security_group,
-)  # fmt: skip
-_register_reaper(
-    "tencent.subnet",
-    ("vpc", "DescribeSubnets", "SubnetSet", "SubnetId", "subnet-name"),
-    delete_subnet,
-)
-_register_reaper("tencent.vpc", ("vpc", "DescribeVpcs", "VpcSet", "VpcId", "vpc-name"), delete_vpc)
-_register_reaper(
-    "tencent.keypair",
-    ("cvm", "DescribeKeyPairs", "KeyPairSet", "KeyId", "key-name"),
-    delete_key_pair,
-)
+for _kind in KINDS:
+    _register_reaper(_kind)
 
 
 @deleter("tencent.image")

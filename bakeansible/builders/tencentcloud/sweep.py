@@ -12,37 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from bakeansible.builders.tencentcloud.client import TencentClient, paginate
-from bakeansible.builders.tencentcloud.context import TAG_BUILD_ID, TAG_EXPIRES_AT
+from bakeansible.builders.tencentcloud.client import TencentClient
+from bakeansible.builders.tencentcloud.context import (
+    TAG_BUILD_ID,
+    TAG_EXPIRES_AT,
+    parse_expires_at,
+)
 from bakeansible.builders.tencentcloud.credentials import (
     AccessSettings,
     resolve_credentials,
     resolve_endpoints,
     resolve_region,
 )
-from bakeansible.builders.tencentcloud.resources import (
-    delete_instance,
-    delete_key_pair,
-    delete_security_group,
-    delete_subnet,
-    delete_vpc,
-)
+from bakeansible.builders.tencentcloud.resources import KINDS
 
 log = logging.getLogger(__name__)
-
-# (label, service, action, set field, id field, delete): instances first, key pairs last.
-_KINDS: list[tuple[str, str, str, str, str, Callable[[TencentClient, str], None]]] = [
-    ("instance", "cvm", "DescribeInstances", "InstanceSet", "InstanceId", delete_instance),
-    ("security group", "vpc", "DescribeSecurityGroups", "SecurityGroupSet", "SecurityGroupId",
-     delete_security_group),
-    ("subnet", "vpc", "DescribeSubnets", "SubnetSet", "SubnetId", delete_subnet),
-    ("vpc", "vpc", "DescribeVpcs", "VpcSet", "VpcId", delete_vpc),
-    ("key pair", "cvm", "DescribeKeyPairs", "KeyPairSet", "KeyId", delete_key_pair),
-]  # fmt: skip
-
 
 def _tags(item: Any) -> dict[str, str]:
     tags = getattr(item, "Tags", None) or getattr(item, "TagSet", None) or []
@@ -50,14 +37,8 @@ def _tags(item: Any) -> dict[str, str]:
 
 
 def expired(tags: Mapping[str, str], now: dt.datetime) -> bool:
-    value = tags.get(TAG_EXPIRES_AT)
-    if not value:
-        return False
-    try:
-        when = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    except ValueError:
-        return False
-    return when <= now
+    when = parse_expires_at(tags.get(TAG_EXPIRES_AT, ""))
+    return when is not None and when <= now
 
 
 def sweep_expired(
@@ -83,19 +64,18 @@ def sweep_expired(
     verb = "Would remove" if dry_run else "Removed"
     for region in regions:
         client = TencentClient(AccessSettings(region, cvm, vpc), creds)
-        for label, service, action, set_field, id_field, delete in _KINDS:
-            params = {"Filters": [{"Name": "tag-key", "Values": [TAG_EXPIRES_AT]}]}
-            for item in paginate(client, service, action, params, set_field, cancellable=False):
+        for kind in KINDS:
+            for item in kind.describe(client, [{"Name": "tag-key", "Values": [TAG_EXPIRES_AT]}]):
                 tags = _tags(item)
                 if not expired(tags, now):
                     continue
-                ident = getattr(item, id_field)
+                ident = getattr(item, kind.id_field)
                 build = tags.get(TAG_BUILD_ID, "?")[:12]
                 if not dry_run:
                     try:
-                        delete(client, ident)
+                        kind.delete(client, ident)
                     except Exception as exc:
-                        lines.append(f"Could not remove {label} {ident} in {region}: {exc}")
+                        lines.append(f"Could not remove {kind.label} {ident} in {region}: {exc}")
                         continue
-                lines.append(f"{verb} expired {label} {ident} in {region} (build {build})")
+                lines.append(f"{verb} expired {kind.label} {ident} in {region} (build {build})")
     return lines

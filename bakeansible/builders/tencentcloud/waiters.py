@@ -46,7 +46,7 @@ def poll(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise WaitTimeout(what, timeout, state)
-        client._wait(min(delay, remaining), cancellable)
+        client.wait(min(delay, remaining), cancellable)
     raise AssertionError("unreachable")
 
 

@@ -148,4 +148,6 @@ def _handle(
     checked = validate(params, act.schema, form=form)
     with cloud.lock:
         result = act.handler(Call(cloud, region, request_id, act.name, checked))
+    if decision.lose_answer:
+        return Outcome(None, decision.delay)
     return Outcome({"Response": {**result, "RequestId": request_id}}, decision.delay)

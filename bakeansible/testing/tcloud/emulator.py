@@ -83,6 +83,7 @@ class TencentEmulator:
         self._bind = (host, port)
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
+        self._left: list[str] = []
 
     # Lifecycle ----------------------------------------------------------------------------
 
@@ -104,7 +105,30 @@ class TencentEmulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        self.cloud.close()
+        pids = self._container_pids()
+        self.cloud.close()  # never raises: what it could not remove shows in leftovers()
+        self._left = [f"container process {pid}" for pid in pids if _alive(pid)]
+        prefix = str(self.data_dir.resolve()) + "/"
+        with Path("/proc/self/mounts").open() as fh:
+            mounts = [line.split()[1] for line in fh if line.split()[1].startswith(prefix)]
+        self._left += [f"mount {point}" for point in mounts]
+        if self.data_dir.exists():
+            self._left.append(f"directory {self.data_dir}")
+
+    def leftovers(self) -> list[str]:
+        """After ``close()``: what it could not remove (container processes, mounts, files)."""
+        return list(self._left)
+
+    def _container_pids(self) -> list[int]:
+        with self.cloud.lock:
+            containers = [
+                inst.container
+                for region in self.cloud.regions.values()
+                for inst in region.instances.values()
+                if inst.container is not None
+            ]
+        return [pid for c in containers for pid in (c.init_pid, c.proc.pid if c.proc else None)
+                if pid]  # fmt: skip
 
     def __enter__(self) -> TencentEmulator:
         return self.start() if self._server is None else self
@@ -189,3 +213,11 @@ class TencentEmulator:
             "calls": self.call_counts,
             "faults": self.faults.to_dict(),
         }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -1,4 +1,7 @@
-"""Fault injection: make actions fail, throttle, stall or drop the connection, on purpose.
+"""Fault injection: make actions fail, throttle, stall, drop the connection or lose the answer.
+
+``drop`` closes the connection before the action runs (nothing happened); ``lose`` runs the
+action and then closes the connection instead of answering (it happened, the caller cannot know).
 
 Rules are consumed in the order they were added; a rule with ``times=None`` applies forever.
 Launch and image-creation failures are separate queues consulted by the state machines.
@@ -12,6 +15,7 @@ from typing import Any
 
 FAIL = "fail"
 DROP = "drop"
+LOSE = "lose"
 DELAY = "delay"
 
 
@@ -47,6 +51,7 @@ class Decision:
 
     delay: float = 0.0
     drop: bool = False
+    lose_answer: bool = False  # run the action, then drop the connection
     error: tuple[str, str] | None = None
 
 
@@ -88,6 +93,10 @@ class Faults:
         """Close the connection without answering (the SDK raises ClientNetworkError)."""
         return self._add(FaultRule(DROP, action, times=times))
 
+    def lose_answer(self, action: str | None, *, times: int | None = 1) -> FaultRule:
+        """Run ``action``, then close the connection without answering: created, answer lost."""
+        return self._add(FaultRule(LOSE, action, times=times))
+
     def delay(self, action: str | None, seconds: float, *, times: int | None = None) -> FaultRule:
         """Answer ``action`` only after ``seconds``."""
         return self._add(FaultRule(DELAY, action, times=times, seconds=seconds))
@@ -120,6 +129,8 @@ class Faults:
             self.throttle(int(times or 1), action=spec.get("action"), region=spec.get("region"))
         elif kind == DROP:
             self.drop(spec.get("action"), times=times)
+        elif kind == LOSE:
+            self.lose_answer(spec.get("action"), times=times)
         elif kind == DELAY:
             self.delay(spec.get("action"), float(spec.get("seconds", 1.0)), times=times)
         elif kind == FAIL:
@@ -150,10 +161,12 @@ class Faults:
                     continue
                 if rule.kind == DELAY:
                     decision.delay += rule.seconds
-                elif decision.drop or decision.error:
+                elif decision.drop or decision.lose_answer or decision.error:
                     continue
                 elif rule.kind == DROP:
                     decision.drop = True
+                elif rule.kind == LOSE:
+                    decision.lose_answer = True
                 else:
                     decision.error = (rule.code, rule.message)
                 rule.hits += 1

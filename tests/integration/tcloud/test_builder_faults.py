@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -70,7 +69,7 @@ def build(
     config = make_config(emu, **over)
     prov = ProvisionerSpec(type="shell", config=ShellConfig(inline=inline))
     spec = BuildSpec(name="cvm", type="tencentcloud-cvm", config=config, provisioners=(prov,))
-    builder = TencentCvmBuilder(spec, None, None, env={})
+    builder = TencentCvmBuilder(spec, None, env={})
     builder.preflight()
     # The real backoff (1 s doubling to 15 s) is unit-tested; here retries only need to happen.
     builder.policy = RetryPolicy(base_delay=0.05, max_delay=0.5, max_elapsed=retry_for)
@@ -91,7 +90,7 @@ def build(
         threading.Thread(target=watch, daemon=True).start()
     error: BaseException | None = None
     try:
-        run_steps(builder.steps(), ctx)
+        run_steps(builder.steps(ctx), ctx)
     except BakeError as exc:
         error = exc
     return ctx, ui, error
@@ -233,65 +232,6 @@ def test_copy_failure_removes_copies_shares_and_image(
     assert journal.open_resources() == []
 
 
-def test_kill_9_then_bake_cleanup(
-    tcloud_emulator: TencentEmulator, tmp_path: Path, state_dir: Path
-) -> None:
-    """``bake build`` killed with SIGKILL while provisioning; ``bake cleanup`` removes it all."""
-    emu = tcloud_emulator
-    template = {
-        "builders": [
-            {
-                "type": "tencentcloud-cvm",
-                "region": "ap-guangzhou",
-                "zone": "ap-guangzhou-3",
-                "instance_type": "S5.MEDIUM2",
-                "associate_public_ip_address": True,
-                "source_image_id": DEBIAN_12_IMAGE_ID,
-                "image_name": "killed",
-            }
-        ],
-        "provisioners": [{"type": "shell", "inline": ["sleep 600"]}],
-    }
-    (tmp_path / "t.json").write_text(json.dumps(template))
-    env = bake_env(
-        TENCENTCLOUD_SECRET_ID=emu.secret_id,
-        TENCENTCLOUD_SECRET_KEY=emu.secret_key,
-        TENCENTCLOUD_ENDPOINT=emu.endpoint,
-    )
-    log = (tmp_path / "out.txt").open("w")
-    proc = subprocess.Popen(["bake", "build", "t.json"], cwd=tmp_path, env=env, stdout=log)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and "Provisioning" not in _read(tmp_path / "out.txt"):
-            time.sleep(0.2)
-        time.sleep(1)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert "Provisioning" in _read(tmp_path / "out.txt")
-    assert emu.live_resources(), "the build should have left resources behind"
-    result = subprocess.run(
-        ["bake", "cleanup"], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    for kind in ("instance", "security_group", "subnet", "vpc", "keypair", "key_file"):
-        assert f"tencent.{kind}" in result.stdout, result.stdout
-
-
-def _read(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
-
-
-def _running(emu: TencentEmulator) -> bool:
-    from bakeansible.builders.tencentcloud.client import TencentClient
-    from bakeansible.builders.tencentcloud.credentials import AccessSettings, Credentials
-
-    api = TencentClient(AccessSettings("ap-guangzhou", emu.endpoint, emu.endpoint),
-                        Credentials(emu.secret_id, emu.secret_key))  # fmt: skip
-    resp = api.cvm("DescribeInstances", {})
-    return any(i.InstanceState == "RUNNING" for i in resp.InstanceSet or [])
-
-
 def test_tag_sweep_removes_expired_resources(
     tcloud_emulator: TencentEmulator, journal: Journal
 ) -> None:
@@ -318,10 +258,81 @@ def test_tag_sweep_removes_expired_resources(
 
 
 def test_clear_authorized_keys(tcloud_emulator: TencentEmulator, journal: Journal) -> None:
-    ctx, ui, error = build(
-        tcloud_emulator, journal, inline=("test -s ~/.ssh/authorized_keys",),
-        ssh_clear_authorized_keys=True,
+    """The image has no authorized_keys: neither bake's key nor one the provisioner added."""
+    added = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAddedByTheProvisioner user@provisioned"
+    inline = ("test -s ~/.ssh/authorized_keys", f"echo '{added}' >> ~/.ssh/authorized_keys")
+    ctx, ui, error = build(tcloud_emulator, journal, inline=inline, ssh_clear_authorized_keys=True)
+    try:
+        assert error is None, ui.text()
+        assert "Authorized keys removed" in ui.text()
+        keys = image_file(tcloud_emulator, ctx.region, ctx.image_id, "root/.ssh/authorized_keys")
+        assert keys is None, f"the image still has authorized_keys: {keys!r}"
+        assert image_file(tcloud_emulator, ctx.region, ctx.image_id, "etc/os-release")
+    finally:
+        keep_nothing(tcloud_emulator, ctx)
+
+
+def image_file(emu: TencentEmulator, region: str, image_id: str, path: str) -> bytes | None:
+    """A file of a custom image as an instance booted from it sees it; None when absent.
+
+    The emulator keeps an image as overlayfs layers (newest first) over a base root: the first
+    layer holding the path, a whiteout of it or of a parent, or an opaque parent decides.
+    """
+    image = emu.cloud.region(region).images[image_id]
+    assert image.state == "NORMAL" and image.base_root, image
+    roots = [*(emu.cloud.layers.path(name) for name in image.layers), Path(image.base_root)]
+    parts = Path(path).parts
+    for root in roots:
+        opaque = False
+        for depth in range(1, len(parts) + 1):
+            here = root.joinpath(*parts[:depth])
+            if here.is_char_device() and here.stat().st_rdev == 0:
+                return None  # a whiteout: deleted in this layer
+            if depth == len(parts) and here.is_file():
+                return here.read_bytes()
+            opaque = opaque or (depth < len(parts) and here.is_dir() and _opaque(here))
+        if opaque:
+            return None  # this layer replaced a parent directory: lower layers do not show
+    return None
+
+
+def _opaque(directory: Path) -> bool:
+    try:
+        return os.getxattr(directory, "trusted.overlay.opaque") == b"y"
+    except OSError:
+        return False
+
+
+def test_unanswered_run_instances_is_adopted_and_removed(
+    state_dir: Path, no_leaks: None, tcloud_emulator: TencentEmulator, project: Path
+) -> None:
+    """RunInstances creates the instance but no answer ever arrives: ``bake build`` fails, and
+    its own cleanup finds the instance by name and build tag and terminates it."""
+    emu = tcloud_emulator
+    emu.faults.lose_answer("RunInstances", times=None)
+    template = {
+        "builders": [{
+            "type": "tencentcloud-cvm", "region": "ap-guangzhou", "zone": "ap-guangzhou-3",
+            "instance_type": "S5.MEDIUM2", "associate_public_ip_address": True,
+            "source_image_id": DEBIAN_12_IMAGE_ID, "image_name": "unanswered",
+        }],
+        "provisioners": [{"type": "shell", "inline": ["true"]}],
+    }  # fmt: skip
+    (project / "t.json").write_text(json.dumps(template))
+    env = bake_env(
+        TENCENTCLOUD_SECRET_ID=emu.secret_id, TENCENTCLOUD_SECRET_KEY=emu.secret_key,
+        TENCENTCLOUD_ENDPOINT=emu.endpoint,
     )  # fmt: skip
-    keep_nothing(tcloud_emulator, ctx)
-    assert error is None, ui.text()
-    assert "Authorized keys removed" in ui.text()
+    result = subprocess.run(
+        ["bake", "build", "-color=false", "t.json"], cwd=project, env=env, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Traceback" not in out
+    assert "RunInstances" in out and "ClientNetworkError" in out, out
+    assert emu.call_counts["RunInstances"] > 1, "the client retries with the same ClientToken"
+    # Only an adopted instance is cleaned up: the step never learnt its id from an answer.
+    assert "Cleaning up instance because the build failed..." in out, out
+    assert Journal(state_dir / "journal.sqlite").open_resources() == [], out
+    assert emu.live_resources() == {}, out

@@ -109,7 +109,7 @@ class FakeBuilder:
         base.output_dir = self.output_dir
         return base
 
-    def steps(self) -> list[Step[BuildContext]]:
+    def steps(self, ctx: BuildContext) -> list[Step[BuildContext]]:
         return self.make_steps()
 
 
@@ -350,7 +350,9 @@ def test_manifest_post_processor_options(h: Harness, tmp_path: Path) -> None:
 
 
 def test_checksum_post_processor(h: Harness, tmp_path: Path) -> None:
-    post = (PostProcessorSpec("checksum", {"checksum_types": ["sha256", "md5"]}),)
+    post = (PostProcessorSpec("checksum", {
+        "checksum_types": ["sha256", "md5"], "output": "{{.BuildName}}_{{.ChecksumType}}.checksum",
+    }),)
     (result,) = h.run([h.build("web", post=post)], options(tmp_path))
     assert result.ok and result.artifact is not None
     data = b"image of web"

@@ -39,6 +39,5 @@ def test_each_context_has_its_own_state() -> None:
     a = BuildContext(build_id="a", build_name="a", builder_type="local")
     b = BuildContext(build_id="b", build_name="b", builder_type="local")
     a.cancel_event.set()
-    a.variables["x"] = 1
-    assert not b.cancelled and b.variables == {}
+    assert not b.cancelled
     assert a.masker is not b.masker

@@ -43,13 +43,26 @@ def test_dropped_connection_is_a_network_error(emu: TencentEmulator) -> None:
     assert call(cvm, "DescribeZones")["TotalCount"]
 
 
-def api_error_no_id(client: object) -> str:
+def test_lost_answer_runs_the_action_but_a_drop_does_not(emu: TencentEmulator) -> None:
+    vpc = emu.vpc_client()
+    for fault, created in ((emu.faults.drop, 0), (emu.faults.lose_answer, 1)):
+        fault("CreateVpc")
+        code = api_error_no_id(vpc, "CreateVpc", VpcName="lost", CidrBlock="10.0.0.0/16")
+        assert code == "ClientNetworkError"
+        assert call(vpc, "DescribeVpcs")["TotalCount"] == created
+    emu.faults.add_from_dict({"kind": "lose", "action": "DeleteVpc"})
+    (made,) = call(vpc, "DescribeVpcs")["VpcSet"]
+    assert api_error_no_id(vpc, "DeleteVpc", VpcId=made["VpcId"]) == "ClientNetworkError"
+    assert call(vpc, "DescribeVpcs")["TotalCount"] == 0
+
+
+def api_error_no_id(client: object, action: str = "DescribeZones", **params: object) -> str:
     from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
         TencentCloudSDKException,
     )
 
     try:
-        client.call_json("DescribeZones", {})  # type: ignore[attr-defined]
+        client.call_json(action, params)  # type: ignore[attr-defined]
     except TencentCloudSDKException as exc:
         return str(exc.code)
     raise AssertionError("no error")

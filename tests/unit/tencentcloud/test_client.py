@@ -211,6 +211,6 @@ def test_assume_role_step_swaps_credentials_and_masks_them() -> None:
     ctx = TencentContext(build_id="b", build_name="n", builder_type="t", client=client)
     StepAssumeRole("qcs::cam::uin/1:roleName/r", "bake", 3600).run(ctx)
     assert sdk.requests[0].RoleSessionName == "bake" and sdk.requests[0].DurationSeconds == 3600
-    assert ctx.api is not client and ctx.api._creds.secret_key == "tmp-secret-key"
+    assert ctx.api is not client and ctx.api.credentials.secret_key == "tmp-secret-key"
     assert ctx.api.calls is client.calls
     assert ctx.masker.mask("x tmp-secret-key tmp-token-value") == "x <sensitive> <sensitive>"

@@ -74,6 +74,7 @@ def test_packer_field_names_decode() -> None:
     assert config.data_disks[0].disk_size == 20
     assert config.all_run_tags() == {"b": "2", "a": "1"}
     assert config.copy_regions("ap-guangzhou") == ["ap-shanghai"]
+    assert config.subnet_cidr_block == "10.0.8.0/24", "Packer's subnect_ spelling is an alias"
     assert fields_of(config) == []
 
 
@@ -124,8 +125,8 @@ def test_source_image_name_must_compile_and_one_source_needed() -> None:
 
 
 def test_subnet_must_fit_vpc() -> None:
-    bad = decode_problems(cidr_block="10.0.0.0/16", subnect_cidr_block="192.168.0.0/24")
-    assert "subnect_cidr_block" in bad
+    bad = decode_problems(cidr_block="10.0.0.0/16", subnet_cidr_block="192.168.0.0/24")
+    assert "subnet_cidr_block" in bad
 
 
 def test_keypair_name_must_be_an_id_with_a_key() -> None:

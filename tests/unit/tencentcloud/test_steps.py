@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from types import SimpleNamespace as NS
 
 from bakeansible.builders.tencentcloud.config import DataDisk, TencentCvmConfig
@@ -15,7 +16,9 @@ from bakeansible.builders.tencentcloud.steps.create_image import (
 from bakeansible.builders.tencentcloud.steps.run_instance import StepRunInstance, host_name_for
 from bakeansible.builders.tencentcloud.steps.security_group import default_source_cidrs
 from bakeansible.builders.tencentcloud.steps.source_image import literal_fragment
+from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.step import Outcome
+from tests.unit.tencentcloud.test_client import Reply, client_with
 
 
 def config(**over: object) -> TencentCvmConfig:
@@ -50,9 +53,30 @@ def test_run_instances_request() -> None:
     assert "bake:expires-at" in tags
 
 
-def test_client_token_differs_per_attempt_not_instance_name() -> None:
-    step = StepRunInstance(config(instance_name="fixed"), "fixed")
-    assert step.request(context(), "t1")["ClientToken"] != "fixed"
+def test_client_token_is_fresh_per_attempt_and_kept_through_retries(tmp_path: Path) -> None:
+    """Each run of the step makes its own ClientToken (never the instance name: a rerun would
+    get the old instance back); the client's retries of one call reuse it; the journal has it."""
+    running = NS(InstanceId="ins-1", InstanceState="RUNNING", LatestOperation="RunInstances",
+                 LatestOperationState="SUCCESS",
+                 PublicIpAddresses=["203.0.113.9"], PrivateIpAddresses=["10.0.8.2"])  # fmt: skip
+    client, sdk, _ = client_with([
+        "InternalError", Reply(InstanceIdSet=["ins-1"]), Reply(InstanceSet=[running]),
+        Reply(InstanceIdSet=["ins-1"]), Reply(InstanceSet=[running]),
+    ])  # fmt: skip
+    journal = Journal(tmp_path / "journal.sqlite")
+    ctx = context()
+    ctx.client, ctx.journal = client, journal
+    ctx.access = client.access
+    journal.start_build(ctx.build_id, ctx.build_name, ctx.builder_type)
+    for _ in range(2):
+        StepRunInstance(config(instance_name="fixed"), "fixed").run(ctx)
+    runs = [r for r in sdk.requests if type(r).__name__ == "RunInstancesRequest"]
+    tokens = [r.ClientToken for r in runs]
+    assert len(tokens) == 3 and tokens[0] == tokens[1], "a retry resends the same token"
+    assert tokens[2] != tokens[0], "a new attempt gets a new token"
+    assert "fixed" not in tokens and all(tokens)
+    journaled = [r.data["client_token"] for r in journal.open_resources(ctx.build_id)]
+    assert sorted(journaled) == sorted([tokens[0], tokens[2]])
 
 
 def test_data_disks_from_image_snapshots_win() -> None:

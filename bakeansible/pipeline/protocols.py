@@ -1,0 +1,74 @@
+"""What the engine calls: the protocols builders, provisioners and post-processors implement.
+
+The pipeline owns these; builder and provisioner packages import them, never the other way round.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+from bakeansible.config.model import BuildSpec, PostProcessorSpec, ProvisionerSpec
+from bakeansible.pipeline.context import Artifact, BuildContext
+from bakeansible.pipeline.step import Step
+
+if TYPE_CHECKING:
+    from bakeansible.communicators.ssh import SshCommunicator
+
+C = TypeVar("C", bound=BuildContext)
+
+
+class Builder(Protocol[C]):
+    """A builder type. ``config_class`` is its frozen options dataclass.
+
+    The engine calls ``preflight``, then per build ``new_context`` and ``steps`` with the context
+    it returned: what the steps need from the run (ids, resolved access) comes through it.
+    """
+
+    type_name: ClassVar[str]
+    config_class: ClassVar[type[Any]]
+
+    def __init__(self, spec: BuildSpec, project_dir: Path | None = None) -> None: ...
+
+    def preflight(self, force: bool = False) -> None:
+        """Check the host and the config before any side effect; raise PreflightError."""
+
+    def source_identity(self) -> str:
+        """What the build starts from, for the input fingerprint."""
+
+    def new_context(self, base: BuildContext) -> C:
+        """The builder's own context type, filled from the common one."""
+
+    def steps(self, ctx: C) -> list[Step[Any]]:
+        """The whole build for ``ctx`` (made by ``new_context``), as one flat list of steps."""
+
+
+class Provisioner(Protocol):
+    """A provisioner type. ``config_class`` is its frozen options dataclass."""
+
+    type_name: ClassVar[str]
+    config_class: ClassVar[type[Any]]
+    spec: ProvisionerSpec
+
+    def __init__(self, spec: ProvisionerSpec, project_dir: Path) -> None: ...
+
+    def describe(self) -> str:
+        """One line for the step header, e.g. "Provisioning with Ansible: playbooks/site.yml"."""
+
+    def validate(self) -> None:
+        """Check inputs (files exist, playbook parses) before any side effect; raise BakeError."""
+
+    def provision(self, ctx: BuildContext, comm: SshCommunicator, deadline: float | None) -> None:
+        """Configure the instance; ``deadline`` is a time.monotonic() bound for this attempt."""
+
+
+class PostProcessor(Protocol):
+    """A post-processor type. ``config_class`` is its frozen options dataclass."""
+
+    type_name: ClassVar[str]
+    config_class: ClassVar[type[Any]]
+
+    def __init__(self, spec: PostProcessorSpec, project_dir: Path) -> None: ...
+
+    def post_process(self, ctx: BuildContext, artifact: Artifact, run_uuid: str) -> None:
+        """Act on a finished build's artifact; files it writes go into ``artifact.files``."""
