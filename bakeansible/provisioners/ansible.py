@@ -20,6 +20,8 @@ from bakeansible.communicators.ssh import SshCommunicator
 from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled, StepError, WaitTimeout
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.procs import require_tools
+from bakeansible.provisioners.commands import command_path_env, find_ansible_command
 from bakeansible.provisioners.config import AnsibleConfig
 from bakeansible.provisioners.playbook import check_playbook, default_roles_paths
 
@@ -40,6 +42,7 @@ class RunPlan:
     envvars: dict[str, str]
     cmdline: str
     roles_path: list[str] = field(default_factory=list)
+    ansible_playbook: Path = Path("ansible-playbook")
 
 
 @dataclass
@@ -70,6 +73,8 @@ class AnsibleProvisioner:
         return [*extra, *default_roles_paths(self.playbook, self.project_dir)]
 
     def validate(self) -> None:
+        find_ansible_command("ansible-playbook")
+        require_tools("ssh")  # Ansible's ssh connection
         check_playbook(self.playbook, self.roles_path())
         for pair in self.config.ansible_env_vars:
             if "=" not in pair:
@@ -91,7 +96,10 @@ class AnsibleProvisioner:
         children = {g: {"hosts": {alias: None}} for g in self.config.groups}
         children.update({g: {"hosts": {}} for g in self.config.empty_groups})
         inventory = {"all": {"hosts": {alias: hostvars}, "children": children}}
+        ansible_playbook = find_ansible_command("ansible-playbook")
         env = {
+            # ansible-runner looks ansible-playbook up on the child's PATH: make it this one.
+            "PATH": command_path_env(ansible_playbook),
             "ANSIBLE_ROLES_PATH": ":".join(self.roles_path()),
             "ANSIBLE_PIPELINING": "True",
             "ANSIBLE_HOST_KEY_CHECKING": "False",
@@ -116,7 +124,10 @@ class AnsibleProvisioner:
             cmdline = ("-" + "v" * min(self.config.verbosity, 4) + " " + cmdline).strip()
         pdd = (ctx.output_dir / f"{ctx.build_name}-ansible").resolve()
         pdd.mkdir(parents=True, exist_ok=True)
-        return RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline, self.roles_path())
+        return RunPlan(
+            pdd, self.playbook, inventory, extravars, env, cmdline, self.roles_path(),
+            ansible_playbook,
+        )  # fmt: skip
 
     def _write_inventory(self, ctx: BuildContext, plan: RunPlan) -> Path:
         """The static inventory, or on Tencent builds the ``bake_cvm`` dynamic inventory
@@ -188,7 +199,7 @@ class AnsibleProvisioner:
             raise WaitTimeout(f"playbook {plan.playbook.name}", self.spec.timeout, "running")
         if result.status == "canceled":
             raise BuildCancelled("interrupted")
-        detail = "; ".join(state.failures) or f"ansible-playbook exited with rc={result.rc}"
+        detail = "; ".join(state.failures) or f"{plan.ansible_playbook} exited with rc={result.rc}"
         raise StepError(
             f"Ansible playbook {plan.playbook.name} failed: {detail}",
             hint=f"The full event log is in {plan.private_data_dir / 'artifacts'}.",
