@@ -105,6 +105,9 @@ class AnsibleProvisioner:
             "ANSIBLE_HOST_KEY_CHECKING": "False",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            # An inventory Ansible cannot parse (a missing plugin, say) must fail the run, not
+            # leave it to an implicit localhost on which the play quietly matches no host.
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
             "ANSIBLE_SSH_CONTROL_PATH_DIR": f"/tmp/bake-cp-{ctx.build_id[:8]}",
         }
         if self.config.collections_path:
@@ -199,7 +202,9 @@ class AnsibleProvisioner:
             raise WaitTimeout(f"playbook {plan.playbook.name}", self.spec.timeout, "running")
         if result.status == "canceled":
             raise BuildCancelled("interrupted")
-        detail = "; ".join(state.failures) or f"{plan.ansible_playbook} exited with rc={result.rc}"
+        detail = "; ".join(state.failures) or (
+            f"{plan.ansible_playbook} exited with rc={result.rc}" + _output_tail(result, ctx)
+        )
         raise StepError(
             f"Ansible playbook {plan.playbook.name} failed: {detail}",
             hint=f"The full event log is in {plan.private_data_dir / 'artifacts'}.",
@@ -239,6 +244,16 @@ def _render_event(event: dict[str, Any], state: _EventState) -> str:
             parts.append(f"{'unreachable' if key == 'dark' else key}={count}")
         return "PLAY RECAP " + " ".join(parts)
     return ""
+
+
+def _output_tail(result: Any, ctx: BuildContext, lines: int = 5) -> str:
+    """The last lines ansible-playbook printed (masked): why it failed before any task."""
+    try:
+        with result.stdout as fh:
+            tail = [line.strip() for line in fh.read().splitlines() if line.strip()][-lines:]
+    except Exception:  # no stdout artifact: nothing more to say
+        return ""
+    return (":\n" + ctx.masker.mask("\n".join(tail))) if tail else ""
 
 
 def scrub_secrets(directory: Path, ctx: BuildContext) -> None:
