@@ -33,7 +33,19 @@ SSH_ARGS = (
 
 @dataclass
 class RunPlan:
-    """Everything one ansible-runner invocation needs, inspectable before it runs."""
+    """Everything one ansible-runner invocation needs, inspectable before it runs.
+
+    ``ansible_playbook`` is the binary that runs (``find_ansible_command``). ansible-runner looks
+    ``ansible-playbook`` up on the child's PATH, so its directory leads ``envvars["PATH"]``
+    (unless ``ansible_env_vars`` set PATH).
+    """
+
+    ansible_playbook: Path = field(
+        default_factory=lambda: find_ansible_command("ansible-playbook"), kw_only=True
+    )
+
+    def __post_init__(self) -> None:
+        self.envvars.setdefault("PATH", command_path_env(self.ansible_playbook))
 
     private_data_dir: Path
     playbook: Path
@@ -42,7 +54,6 @@ class RunPlan:
     envvars: dict[str, str]
     cmdline: str
     roles_path: list[str] = field(default_factory=list)
-    ansible_playbook: Path = Path("ansible-playbook")
 
 
 @dataclass
@@ -96,10 +107,7 @@ class AnsibleProvisioner:
         children = {g: {"hosts": {alias: None}} for g in self.config.groups}
         children.update({g: {"hosts": {}} for g in self.config.empty_groups})
         inventory = {"all": {"hosts": {alias: hostvars}, "children": children}}
-        ansible_playbook = find_ansible_command("ansible-playbook")
         env = {
-            # ansible-runner looks ansible-playbook up on the child's PATH: make it this one.
-            "PATH": command_path_env(ansible_playbook),
             "ANSIBLE_ROLES_PATH": ":".join(self.roles_path()),
             "ANSIBLE_PIPELINING": "True",
             "ANSIBLE_HOST_KEY_CHECKING": "False",
@@ -127,10 +135,7 @@ class AnsibleProvisioner:
             cmdline = ("-" + "v" * min(self.config.verbosity, 4) + " " + cmdline).strip()
         pdd = (ctx.output_dir / f"{ctx.build_name}-ansible").resolve()
         pdd.mkdir(parents=True, exist_ok=True)
-        return RunPlan(
-            pdd, self.playbook, inventory, extravars, env, cmdline, self.roles_path(),
-            ansible_playbook,
-        )  # fmt: skip
+        return RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline, self.roles_path())
 
     def _write_inventory(self, ctx: BuildContext, plan: RunPlan) -> Path:
         """The static inventory, or on Tencent builds the ``bake_cvm`` dynamic inventory
