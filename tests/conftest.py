@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostcheck import HostState, files_under
+from tests.installed import build_wheel, install_wheel
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,19 @@ def base_rootfs() -> Path:
     path = ensure_base_rootfs("bookworm", progress=lambda _m: None)
     print(f"base root filesystem ready in {time.monotonic() - started:.1f}s: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def bake_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """bake's wheel, built once per run from a copy of the sources."""
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def installed_bake(bake_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Absolute path of ``bake`` in a fresh venv (outside the checkout) holding only the wheel
+    and its dependencies; once per run, since installing the dependencies takes a while."""
+    return install_wheel(bake_wheel, tmp_path_factory.mktemp("installed") / "venv")
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from bakeansible.communicators.ssh import SshCommunicator
 from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled, StepError, WaitTimeout
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.procs import require_tools
+from bakeansible.provisioners.commands import command_path_env, find_ansible_command
 from bakeansible.provisioners.config import AnsibleConfig
 from bakeansible.provisioners.playbook import check_playbook, default_roles_paths
 
@@ -31,7 +33,19 @@ SSH_ARGS = (
 
 @dataclass
 class RunPlan:
-    """Everything one ansible-runner invocation needs, inspectable before it runs."""
+    """Everything one ansible-runner invocation needs, inspectable before it runs.
+
+    ``ansible_playbook`` is the binary that runs (``find_ansible_command``). ansible-runner looks
+    ``ansible-playbook`` up on the child's PATH, so its directory leads ``envvars["PATH"]``
+    (unless ``ansible_env_vars`` set PATH).
+    """
+
+    ansible_playbook: Path = field(
+        default_factory=lambda: find_ansible_command("ansible-playbook"), kw_only=True
+    )
+
+    def __post_init__(self) -> None:
+        self.envvars.setdefault("PATH", command_path_env(self.ansible_playbook))
 
     private_data_dir: Path
     playbook: Path
@@ -69,6 +83,8 @@ class AnsibleProvisioner:
         return [*extra, *default_roles_paths(self.playbook, self.project_dir)]
 
     def validate(self) -> None:
+        find_ansible_command("ansible-playbook")
+        require_tools("ssh")  # Ansible's ssh connection
         check_playbook(self.playbook, self.roles_path())
         for pair in self.config.ansible_env_vars:
             if "=" not in pair:
@@ -96,6 +112,9 @@ class AnsibleProvisioner:
             "ANSIBLE_HOST_KEY_CHECKING": "False",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            # An inventory Ansible cannot parse (a missing plugin, say) must fail the run, not
+            # leave it to an implicit localhost on which the play quietly matches no host.
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
             "ANSIBLE_SSH_CONTROL_PATH_DIR": f"/tmp/bake-cp-{ctx.build_id[:8]}",
         }
         if self.config.collections_path:
@@ -187,7 +206,9 @@ class AnsibleProvisioner:
             raise WaitTimeout(f"playbook {plan.playbook.name}", self.spec.timeout, "running")
         if result.status == "canceled":
             raise BuildCancelled("interrupted")
-        detail = "; ".join(state.failures) or f"ansible-playbook exited with rc={result.rc}"
+        detail = "; ".join(state.failures) or (
+            f"{plan.ansible_playbook} exited with rc={result.rc}" + _output_tail(result, ctx)
+        )
         raise StepError(
             f"Ansible playbook {plan.playbook.name} failed: {detail}",
             hint=f"The full event log is in {plan.private_data_dir / 'artifacts'}.",
@@ -227,6 +248,16 @@ def _render_event(event: dict[str, Any], state: _EventState) -> str:
             parts.append(f"{'unreachable' if key == 'dark' else key}={count}")
         return "PLAY RECAP " + " ".join(parts)
     return ""
+
+
+def _output_tail(result: Any, ctx: BuildContext, lines: int = 5) -> str:
+    """The last lines ansible-playbook printed (masked): why it failed before any task."""
+    try:
+        with result.stdout as fh:
+            tail = [line.strip() for line in fh.read().splitlines() if line.strip()][-lines:]
+    except Exception:  # no stdout artifact: nothing more to say
+        return ""
+    return (":\n" + ctx.masker.mask("\n".join(tail))) if tail else ""
 
 
 def scrub_secrets(directory: Path, ctx: BuildContext) -> None:

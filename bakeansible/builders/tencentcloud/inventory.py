@@ -1,9 +1,9 @@
 """A ``bake_cvm`` dynamic inventory for the build's own instance, for the Ansible provisioner.
 
 On a Tencent build, Ansible finds the instance through the same inventory plugin users run
-against their fleets (``inventory_plugins/bake_cvm.py``), filtered to the build's
-``bake:build-id`` tag. The file holds no secret: credentials travel in the environment returned
-beside it, which the provisioner passes to ansible-runner (and masks).
+against their fleets (``bake_cvm``, shipped in ``bakeansible/ansible_plugins/inventory/``),
+filtered to the build's ``bake:build-id`` tag. The file holds no secret: credentials travel in
+the environment returned beside it, which the provisioner passes to ansible-runner (and masks).
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from bakeansible.ansible_plugins import INVENTORY_PLUGIN_DIR
 from bakeansible.builders.tencentcloud.context import TAG_BUILD_ID, TencentContext
 from bakeansible.pipeline.context import BuildContext
 
-#: The plugin's directory in a source checkout (the repository root's inventory_plugins/).
-PLUGIN_DIR = Path(__file__).resolve().parents[3] / "inventory_plugins"
+#: The plugin's directory in the installed package.
+PLUGIN_DIR = INVENTORY_PLUGIN_DIR
 
 
 @dataclass(frozen=True)

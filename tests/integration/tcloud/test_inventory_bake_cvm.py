@@ -19,6 +19,8 @@ from bakeansible.builders.tencentcloud.waiters import wait_instance_running
 from bakeansible.pipeline.context import SshTarget
 from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
 
+REPO = Path(__file__).resolve().parents[3]
+
 
 def client(emu: TencentEmulator) -> TencentClient:
     access = AccessSettings("ap-guangzhou", emu.endpoint, emu.endpoint)
@@ -57,10 +59,12 @@ def plain(value: Any) -> Any:
     return value
 
 
-def ansible_inventory(path: Path, emu: TencentEmulator, *args: str) -> str:
+def ansible_inventory(
+    path: Path, emu: TencentEmulator, *args: str, plugin_dir: Path = PLUGIN_DIR
+) -> str:
     env = {
         **os.environ,
-        "ANSIBLE_INVENTORY_PLUGINS": str(PLUGIN_DIR),
+        "ANSIBLE_INVENTORY_PLUGINS": str(plugin_dir),
         "ANSIBLE_INVENTORY_ENABLED": "bake_cvm",
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
         "TENCENTCLOUD_SECRET_ID": emu.secret_id,
@@ -121,6 +125,12 @@ def test_graph_filters_groups_compose_and_cache(
         delete_instance(api, db.InstanceId)
         assert "db-1" in ansible_inventory(demo, emu, "--graph")
         assert "db-1" not in ansible_inventory(demo, emu, "--graph", "--flush-cache")
+
+        # The repository's inventory_plugins/, as the README points Ansible at it.
+        graph = ansible_inventory(
+            demo, emu, "--graph", "--flush-cache", plugin_dir=REPO / "inventory_plugins"
+        )
+        assert "@role_web:" in graph and "web-1" in graph and "db-1" not in graph
     finally:
         for inst in (web, db, other):
             delete_instance(api, inst.InstanceId)

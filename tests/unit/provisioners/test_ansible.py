@@ -1,0 +1,46 @@
+"""ansible-playbook runs for real here, against no host: what a run does before any task."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bakeansible.config.playbook import playbook_template
+from bakeansible.errors import StepError
+from bakeansible.pipeline.context import BuildContext, SshTarget
+from bakeansible.provisioners.ansible import AnsibleProvisioner, RunPlan
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_an_inventory_ansible_cannot_parse_fails_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As when the bake_cvm plugin is not where bake says: without the guard, Ansible falls back
+    # to an implicit localhost, the play matches no host, and the "build" succeeds unprovisioned.
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "playbooks", project / "playbooks")
+    shutil.copytree(REPO / "roles", project / "roles")
+    spec = playbook_template(project / "playbooks/site.yml").builds[0].provisioners[0]
+    prov = AnsibleProvisioner(spec, project)
+    ctx = BuildContext("c" * 32, "tc", "tencentcloud-cvm", output_dir=tmp_path / "out")
+    ctx.ssh = SshTarget("127.0.0.2", 22, "root", tmp_path / "key")
+
+    def missing_plugin_inventory(ctx: BuildContext, plan: RunPlan) -> Path:
+        path = plan.private_data_dir / "inventory/build.bake_cvm.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump({"plugin": "bake_cvm", "regions": ["ap-guangzhou"]}))
+        plan.envvars["ANSIBLE_INVENTORY_PLUGINS"] = str(tmp_path / "no-plugins-here")
+        # As write_build_inventory enables them: the yaml plugin then rejects the file too.
+        plan.envvars["ANSIBLE_INVENTORY_ENABLED"] = "bake_cvm,host_list,script,auto,yaml,ini"
+        return path
+
+    monkeypatch.setattr(prov, "_write_inventory", missing_plugin_inventory)
+    with pytest.raises(StepError) as err:
+        prov.provision(ctx, None, None)  # type: ignore[arg-type]
+    message = str(err.value)
+    assert "ansible-playbook exited with rc=" in message
+    assert "inventory" in message.lower(), message
