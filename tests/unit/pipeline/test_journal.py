@@ -235,3 +235,19 @@ def test_a_zombie_is_not_alive() -> None:
     assert process_start_time(proc.pid) == start, "a zombie keeps its /proc entry"
     assert not process_alive(proc.pid, start)
     proc.wait()
+
+
+def test_a_locked_journal_names_the_file_and_is_not_called_damaged(journal: Journal) -> None:
+    from bakeansible.pipeline.journal import JournalError
+
+    holder = sqlite3.connect(journal.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(JournalError) as err:
+            Journal(journal.path, timeout=0.2).start_build("b1", "web", "local")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not err.value.damaged, "a lock is waited out or reported, never reset"
+    assert str(journal.path) in err.value.message and "locked" in err.value.message
+    assert "fuser" in (err.value.hint or "")
