@@ -150,6 +150,7 @@ def run_build(
     finally:
         if timer is not None:
             timer.cancel()
+        ctx.remove_temp_dir()
         if options.journal is not None:
             options.journal.finish_build(build_id, state)
         result.duration = time.monotonic() - started

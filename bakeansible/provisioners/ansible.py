@@ -20,6 +20,8 @@ from bakeansible.communicators.ssh import SshCommunicator
 from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled, StepError, WaitTimeout
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.host import MARKER, kill_build_processes
+from bakeansible.pipeline.journal import process_start_time
 from bakeansible.provisioners.config import AnsibleConfig
 from bakeansible.provisioners.playbook import check_playbook, default_roles_paths
 
@@ -97,7 +99,12 @@ class AnsibleProvisioner:
             "ANSIBLE_HOST_KEY_CHECKING": "False",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
-            "ANSIBLE_SSH_CONTROL_PATH_DIR": f"/tmp/bake-cp-{ctx.build_id[:8]}",
+            # In the build's own temporary directory, so the sockets go with it; see
+            # bakeansible/pipeline/host.py for why that path stays short enough.
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(ctx.temp_dir() / "cp"),
+            # Inherited by ansible-playbook, its workers and the ssh ControlMaster (which
+            # daemonizes out of the process group): how bake finds and ends all of them.
+            MARKER: ctx.build_id,
         }
         if self.config.collections_path:
             env["ANSIBLE_COLLECTIONS_PATH"] = self.config.collections_path
@@ -146,8 +153,17 @@ class AnsibleProvisioner:
 
         plan = self.prepare_run(ctx)
         state = _EventState()
+        rid = ctx.record_intent("host.process", what="ansible-playbook")
+        journaled = False
 
         def on_event(event: dict[str, Any]) -> bool:
+            nonlocal journaled
+            pid = event.get("pid")
+            if not journaled and isinstance(pid, int):
+                # ansible-playbook's own pid (its callback sends the events), the leader of
+                # the session ansible-runner starts it in.
+                ctx.record_created(rid, str(pid), pid=pid, start=process_start_time(pid))
+                journaled = True
             line = _render_event(event, state)
             if line:
                 ctx.ui.message(line)
@@ -179,6 +195,10 @@ class AnsibleProvisioner:
                 rotate_artifacts=5,
             )
         finally:
+            # The ControlMaster outlives ansible-playbook by ControlPersist; a cancelled run
+            # may leave workers behind. Nothing of this run may outlive it.
+            kill_build_processes(ctx.build_id)
+            ctx.record_gone(rid)
             if not self.config.keep_inventory_file:
                 inventory_file.unlink(missing_ok=True)
             scrub_secrets(plan.private_data_dir, ctx)

@@ -15,12 +15,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bakeansible.artifacts.checksum import file_digest
 from bakeansible.builders.local.config import DEFAULT_PACKAGES, SUITES
 from bakeansible.errors import BakeError
 from bakeansible.paths import cache_dir
 from bakeansible.procs import run_cancellable
+
+if TYPE_CHECKING:
+    from bakeansible.pipeline.context import BuildContext
 
 # python3-apt lets Ansible's apt module work without installing it first on every build.
 BASE_PACKAGES = (*DEFAULT_PACKAGES, "python3-apt")
@@ -100,6 +104,7 @@ def ensure_base_rootfs(
     cancel: threading.Event | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
     root: Path | None = None,
+    owner: BuildContext | None = None,
 ) -> Path:
     """The cached Debian base for ``suite``, built with mmdebstrap on first use."""
     packages = tuple(dict.fromkeys((*BASE_PACKAGES, *extra_packages)))
@@ -131,6 +136,7 @@ def ensure_base_rootfs(
             log_path=log_path,
             on_line=on_line,
             what="mmdebstrap",
+            owner=owner,
         )
         progress(f"Base root filesystem ready in {time.monotonic() - started:.0f}s: {target}")
 
@@ -143,6 +149,7 @@ def ensure_tarball_rootfs(
     cancel: threading.Event | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
     root: Path | None = None,
+    owner: BuildContext | None = None,
 ) -> Path:
     """Extract a root filesystem tarball (e.g. an earlier bake image) once, keyed by content."""
     if not tarball.is_file():
@@ -156,6 +163,8 @@ def ensure_tarball_rootfs(
         argv = ["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", str(tarball)]
         if tarball.name.endswith((".zst", ".tzst")):
             argv[1:1] = ["-I", "zstd -d -T0"]
-        run_cancellable(argv, cancel=cancel or threading.Event(), what="tar", cwd=tmp)
+        run_cancellable(
+            argv, cancel=cancel or threading.Event(), what="tar", cwd=tmp, owner=owner
+        )
 
     return _build_once(target, build, f"{tarball}\n")
