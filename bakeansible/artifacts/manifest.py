@@ -9,7 +9,37 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from bakeansible.errors import BakeError
 from bakeansible.pipeline.context import Artifact
+
+
+def check_manifest(path: Path) -> None:
+    """Raise BakeError if the manifest at ``path`` exists but cannot be appended to (unreadable,
+    not JSON, not a Packer manifest), so a build is refused before it starts rather than its
+    record lost after it finished."""
+    if not path.exists():
+        return
+    hint = f"Fix it, or move it aside (mv {path} {path}.old) and bake starts a new one."
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise BakeError(f"Manifest {path} cannot be read ({why}).", hint=hint) from None
+    if not text.strip():
+        return
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BakeError(
+            f"Manifest {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}).",
+            hint=hint,
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("builds", []), list):
+        raise BakeError(
+            f'Manifest {path} is not a Packer manifest ({{"builds": [...]}} expected).',
+            hint=hint,
+        )
 
 
 def manifest_entry(

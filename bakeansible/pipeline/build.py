@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bakeansible.artifacts.checksum import write_checksums
 from bakeansible.artifacts.fingerprint import build_fingerprint
-from bakeansible.artifacts.manifest import append_to_manifest, manifest_entry
+from bakeansible.artifacts.manifest import append_to_manifest, check_manifest, manifest_entry
 from bakeansible.builders.base import Builder
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
@@ -82,6 +82,8 @@ def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
         cls = builder_class(spec.type)
         builder = cls(spec, None, options.project_dir)
         builder.preflight(force=options.force)
+        for manifest in _manifest_paths(spec, builder, options.project_dir):
+            check_manifest(manifest)
         planned.append(PlannedBuild(spec, builder))
     if not planned:
         raise BakeError("No builds to run.")
@@ -185,6 +187,21 @@ def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions)
                 spec.name, spec.type, options.project_dir,
             )
             artifact.files.extend(written)
+
+
+def _manifest_paths(spec: BuildSpec, builder: Builder, project_dir: Path) -> list[Path]:
+    """The manifests the build will append to (as ``run_post_processors`` resolves them)."""
+    paths = []
+    for pp in spec.post_processors:
+        if pp.type == "manifest":
+            opts = pp.options if isinstance(pp.options, dict) else vars(pp.options)
+            out = Path(str(opts.get("output") or "packer-manifest.json"))
+            paths.append(out if out.is_absolute() else project_dir / out)
+    if not paths:
+        # The default manifest beside the image: where the builder's context puts output.
+        out = getattr(builder, "output_dir", None) or project_dir / "output"
+        paths.append(Path(out) / "manifest.json")
+    return paths
 
 
 def _default_manifest(ctx: BuildContext) -> Path:

@@ -112,3 +112,93 @@ def test_reset_journal_keeps_the_damaged_file_aside(project: Path, state_dir: Pa
     again = _bake(["cleanup", "--reset-journal"], project)
     assert again.returncode == 1 and "nothing to reset" in again.stderr, again.stderr
     assert len(list(state_dir.glob("journal.sqlite.damaged-*"))) == 1
+
+
+def _site_args(*extra: str) -> list[str]:
+    return ["--playbook", "playbooks/site.yml", "-color=false", *extra]
+
+
+def _damaged_base(cache: Path) -> Path:
+    from bakeansible.builders.local.rootfs import base_cache_path
+
+    entry = base_cache_path("bookworm", (), "", root=cache)
+    (entry / "usr/sbin").mkdir(parents=True)
+    (entry / "sbin").symlink_to("usr/sbin")
+    entry.with_name(entry.name + ".complete").write_text("bookworm\n")
+    return entry
+
+
+STATE_CASES = {
+    # name: (prepare(project, cache) -> the file the error must name, bake args, expected)
+    "cached base without sshd and init": (
+        lambda project, cache: _damaged_base(cache), _site_args(),
+        "is damaged: /sbin/init, /usr/sbin/sshd missing",
+    ),
+    "source tarball of random bytes": (
+        lambda project, cache: _write(project / "old.tar.zst", os.urandom(4096)),
+        _site_args("--source", "old.tar.zst"), "is not a tar archive",
+    ),
+    "manifest not JSON": (
+        lambda project, cache: _write(project / "output/manifest.json", b'{"builds": [\n'),
+        _site_args(), "is not valid JSON (line 2, column 1",
+    ),
+    "manifest unreadable": (
+        lambda project, cache: _mkdir(project / "output/manifest.json"), _site_args(),
+        "cannot be read (Is a directory)",
+    ),
+}
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
+@pytest.mark.parametrize("case", list(STATE_CASES))
+def test_bad_files_bake_reads_back_are_refused_before_anything_is_created(
+    project: Path, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    no_leaks: None, case: str,
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BAKE_CACHE_DIR", str(cache))
+    prepare, args, expected = STATE_CASES[case]
+    named = prepare(project, cache)
+    before = _snapshot(project, cache)
+    result = _bake(args, project)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Traceback" not in out
+    assert result.stderr.startswith("Error: ") and str(named) in result.stderr, out
+    assert expected in result.stderr and "Hint: " in result.stderr, out
+    assert _snapshot(project, cache) == before, "nothing created, nothing changed"
+    assert not state_dir.exists(), "refused before the journal"
+
+
+def test_a_tarball_that_is_no_root_filesystem_is_refused_and_not_cached(
+    project: Path, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    no_leaks: None,
+) -> None:
+    """Found only once extracted: the extraction is removed, nothing is cached or booted."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BAKE_CACHE_DIR", str(cache))
+    (tmp_path / "notroot/etc").mkdir(parents=True)
+    (tmp_path / "notroot/etc/hostname").write_text("x\n")
+    subprocess.run(
+        ["tar", "-I", "zstd", "-C", str(tmp_path / "notroot"), "-cf",
+         str(project / "x.tar.zst"), "."], check=True,
+    )
+    result = _bake(_site_args("--source", "x.tar.zst"), project)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Traceback" not in out
+    assert f"Source tarball {project / 'x.tar.zst'} is not a bootable root filesystem" in out
+    cached = [p.name for p in (cache / "rootfs").iterdir() if p.suffix != ".lock"]
+    assert cached == [], "nothing cached"
+    assert not (project / "output").exists()
+    assert Journal(state_dir / "journal.sqlite").open_resources() == []
