@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,9 +168,19 @@ class Journal:
         self.timeout = timeout
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._connect() as db:
-            self._check_schema(db)
+            # One transaction: two bakes creating the journal at once never see it half made.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_schema(db)
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
 
     @staticmethod
     def default_path() -> Path:
