@@ -135,7 +135,10 @@ class Resource:
     state: str
 
     def describe(self) -> str:
-        shown = self.ident or self.data.get("name") or self.data.get("path") or "?"
+        data = self.data
+        shown = self.ident or data.get("name") or data.get("path") or data.get("what") or "?"
+        if data.get("what") and self.ident:  # a host process: say which
+            shown = f"{data['what']} pid {self.ident}"
         return f"{shown} ({self.state})"
 
 
