@@ -48,23 +48,22 @@ def temp_dir_path(build_id: str) -> Path:
     return temp_root() / f"bake-{build_id[:12]}"
 
 
+def of_build(pid: int, build_id: str) -> bool:
+    """Whether live process ``pid`` carries build ``build_id``'s marker."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    if f"{MARKER}={build_id}".encode() not in environ.split(b"\0"):
+        return False
+    start = process_start_time(pid)
+    return start is not None and process_alive(pid, start)
+
+
 def build_processes(build_id: str) -> list[int]:
     """Live processes whose environment carries ``BAKE_BUILD_ID=<build_id>``."""
-    needle = f"{MARKER}={build_id}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            pid = int(entry.name)
-            start = process_start_time(pid)
-            if start is not None and process_alive(pid, start):
-                found.append(pid)
-    return found
+    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return [pid for pid in pids if of_build(pid, build_id)]
 
 
 def kill_build_processes(build_id: str, grace: float = 5.0) -> list[int]:

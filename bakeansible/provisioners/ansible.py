@@ -9,6 +9,7 @@ naming the task, the host and the message.
 from __future__ import annotations
 
 import shlex
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from bakeansible.communicators.ssh import SshCommunicator
 from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled, StepError, WaitTimeout
 from bakeansible.pipeline.context import BuildContext
-from bakeansible.pipeline.host import MARKER, kill_build_processes
+from bakeansible.pipeline.host import MARKER, kill_build_processes, of_build
 from bakeansible.pipeline.journal import process_start_time
 from bakeansible.provisioners.config import AnsibleConfig
 from bakeansible.provisioners.playbook import check_playbook, default_roles_paths
@@ -123,6 +124,10 @@ class AnsibleProvisioner:
             cmdline = ("-" + "v" * min(self.config.verbosity, 4) + " " + cmdline).strip()
         pdd = (ctx.output_dir / f"{ctx.build_name}-ansible").resolve()
         pdd.mkdir(parents=True, exist_ok=True)
+        # ansible-runner writes env/envvars, env/extravars and env/cmdline on a first run and
+        # on later runs prefers those files to what it is given: an earlier bake's files would
+        # run this one with its control path, build id and extra vars.
+        shutil.rmtree(pdd / "env", ignore_errors=True)
         return RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline, self.roles_path())
 
     def _write_inventory(self, ctx: BuildContext, plan: RunPlan) -> Path:
@@ -159,9 +164,10 @@ class AnsibleProvisioner:
         def on_event(event: dict[str, Any]) -> bool:
             nonlocal journaled
             pid = event.get("pid")
-            if not journaled and isinstance(pid, int):
+            if not journaled and isinstance(pid, int) and of_build(pid, ctx.build_id):
                 # ansible-playbook's own pid (its callback sends the events), the leader of
-                # the session ansible-runner starts it in.
+                # the session ansible-runner starts it in; checked, since it is only as
+                # trustworthy as the event files it was read from.
                 ctx.record_created(rid, str(pid), pid=pid, start=process_start_time(pid))
                 journaled = True
             line = _render_event(event, state)
@@ -191,7 +197,7 @@ class AnsibleProvisioner:
                 event_handler=on_event,
                 cancel_callback=cancel,
                 quiet=True,
-                ident=f"{int(time.time())}",
+                ident=f"{int(time.time())}-{ctx.build_id[:8]}",  # two bakes, one output dir
                 rotate_artifacts=5,
             )
         finally:
