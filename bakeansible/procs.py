@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bakeansible.errors import BakeError, BuildCancelled, PreflightError
+
+if TYPE_CHECKING:
+    from bakeansible.pipeline.context import BuildContext
 
 # Which Debian package provides each host tool bake runs.
 TOOL_PACKAGES = {
@@ -40,12 +46,20 @@ def run_cancellable(
     on_line: Callable[[str], None] | None = None,
     what: str = "",
     cwd: Path | None = None,
+    owner: BuildContext | None = None,
 ) -> None:
     """Run ``argv`` in its own session (a terminal's Ctrl-C reaches bake, not the child).
 
-    Terminates it when ``cancel`` is set. Output goes to ``log_path`` (and line by line to
-    ``on_line``). Raises BakeError with the tail of the output on a non-zero exit.
+    Terminates its whole process group (``tar`` and the ``zstd`` it starts, mmdebstrap and its
+    apt) when ``cancel`` is set. With ``owner``, the child carries the build's marker and is
+    journaled (pid and start time) for ``bake cleanup``. Output goes to ``log_path`` (and line
+    by line to ``on_line``). Raises BakeError with the tail of the output on a non-zero exit.
     """
+    from bakeansible.pipeline.host import child_env
+    from bakeansible.pipeline.journal import process_start_time
+
+    name = what or Path(argv[0]).name
+    rid = owner.record_intent("host.process", what=name) if owner else None
     log = log_path.open("ab") if log_path else None
     try:
         proc = subprocess.Popen(
@@ -55,7 +69,12 @@ def run_cancellable(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             cwd=cwd,
+            env=child_env(owner.build_id) if owner else None,
         )
+        if owner:
+            owner.record_created(
+                rid, str(proc.pid), pid=proc.pid, start=process_start_time(proc.pid)
+            )
         tail: list[str] = []
 
         def pump() -> None:
@@ -73,19 +92,29 @@ def run_cancellable(
         reader.start()
         while proc.poll() is None:
             if cancel.wait(0.2):
-                proc.terminate()
+                # The leader is not reaped before wait() returns, so its pid still names
+                # the group here.
+                _signal_group(proc, signal.SIGTERM)
                 try:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
-                    proc.kill()
+                    _signal_group(proc, signal.SIGKILL)
                     proc.wait()
                 reader.join(5)
                 raise BuildCancelled("interrupted")
         reader.join(5)
         if proc.returncode != 0:
-            name = what or Path(argv[0]).name
             detail = "\n".join(tail[-10:])
             raise BakeError(f"{name} failed with exit code {proc.returncode}:\n{detail}")
     finally:
         if log:
             log.close()
+        if owner:
+            owner.record_gone(rid)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
+    try:
+        os.killpg(proc.pid, signum)
+    except ProcessLookupError:
+        pass

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 PROPAGATE = Path("/run/systemd/nspawn/propagate")
+# Set by bake in the environment of every child of a build (bakeansible/pipeline/host.py).
+BUILD_MARKER = b"BAKE_BUILD_ID="
 
 
 def _own_pidns() -> str:
@@ -42,17 +46,58 @@ def propagate_dirs() -> set[str]:
     return {p.name for p in PROPAGATE.iterdir()} if PROPAGATE.exists() else set()
 
 
+def bake_host_processes() -> set[tuple[int, str]]:
+    """bake and its host-side children (ansible-playbook and its workers, ssh and its
+    ControlMaster, tar, zstd, mmdebstrap): processes whose environment carries a build's
+    marker, or this test's BAKE_STATE_DIR (inherited by every process a test's bake starts,
+    even one that left bake's process group or lost its parent)."""
+    state = os.environ.get("BAKE_STATE_DIR")
+    needles = [BUILD_MARKER] + ([f"BAKE_STATE_DIR={state}".encode()] if state else [])
+    me = os.getpid()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            comm = (entry / "comm").read_text().strip()
+            state_flag = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state_flag == "Z":
+            continue
+        if any(var.startswith(n) for var in environ for n in needles):
+            found.add((int(entry.name), comm))
+    return found
+
+
+def bake_temp_dirs() -> set[str]:
+    """``bake-*`` entries in /tmp and $TMPDIR: builds' temporary directories and keys (the
+    shared lock files and the emulator's own data directory excepted)."""
+    roots = {Path("/tmp"), Path(tempfile.gettempdir())}
+    return {
+        str(p)
+        for root in roots
+        for p in root.glob("bake-*")
+        if not p.name.endswith(".lock") and not p.name.startswith("bake-tcloud-")
+    }
+
+
 @dataclass(frozen=True)
 class HostState:
     processes: frozenset[tuple[int, str]]
     mounts: frozenset[str]
     propagate: frozenset[str]
+    children: frozenset[tuple[int, str]] = frozenset()
+    temp_dirs: frozenset[str] = frozenset()
 
     @classmethod
     def read(cls) -> HostState:
         return cls(
             frozenset(foreign_pidns_processes()), frozenset(bake_mounts()),
             frozenset(propagate_dirs()),
+            children=frozenset(bake_host_processes()),
+            temp_dirs=frozenset(bake_temp_dirs()),
         )
 
     def leaks_since(self, before: HostState) -> list[str]:
@@ -63,6 +108,10 @@ class HostState:
             leaks.append(f"mounts left: {sorted(extra)}")
         if extra := self.propagate - before.propagate:
             leaks.append(f"nspawn propagation dirs left: {sorted(extra)}")
+        if extra := self.children - before.children:
+            leaks.append(f"host processes of bake left: {sorted(extra)}")
+        if extra := self.temp_dirs - before.temp_dirs:
+            leaks.append(f"temporary directories left: {sorted(extra)}")
         return leaks
 
 

@@ -13,12 +13,13 @@ def bake_until(
     cwd: Path,
     env: dict[str, str],
     text: str,
-    signum: signal.Signals,
+    signum: signal.Signals | None,
     *,
     delay: float = 0.0,
     timeout: float = 300.0,
 ) -> tuple[subprocess.Popen[str], list[str]]:
-    """Start ``bake argv``; once a line contains ``text``, wait ``delay`` s and send ``signum``.
+    """Start ``bake argv``; once a line contains ``text``, wait ``delay`` s and send ``signum``
+    (None: send nothing, the caller decides when).
 
     Returns the process (its remaining output still to read) and the lines seen so far.
     """
@@ -33,7 +34,8 @@ def bake_until(
         seen.append(line)
         if text in line:
             time.sleep(delay)
-            proc.send_signal(signum)
+            if signum is not None:
+                proc.send_signal(signum)
             break
         assert time.monotonic() < deadline, "".join(seen)
     return proc, seen

@@ -11,6 +11,7 @@ from typing import IO, Any, ClassVar
 
 from bakeansible.config.model import PostProcessorSpec
 from bakeansible.config.postprocessors import ManifestConfig
+from bakeansible.errors import BakeError
 from bakeansible.pipeline.context import Artifact, BuildContext
 
 
@@ -35,6 +36,35 @@ class ManifestPostProcessor:
         )  # fmt: skip
         append_to_manifest(out, entry, run_uuid)
         ctx.ui.message(f"Manifest: {out}")
+
+
+def check_manifest(path: Path) -> None:
+    """Raise BakeError if the manifest at ``path`` exists but cannot be appended to (unreadable,
+    not JSON, not a Packer manifest), so a build is refused before it starts rather than its
+    record lost after it finished."""
+    if not path.exists():
+        return
+    hint = f"Fix it, or move it aside (mv {path} {path}.old) and bake starts a new one."
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise BakeError(f"Manifest {path} cannot be read ({why}).", hint=hint) from None
+    if not text.strip():
+        return
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BakeError(
+            f"Manifest {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}).",
+            hint=hint,
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("builds", []), list):
+        raise BakeError(
+            f'Manifest {path} is not a Packer manifest ({{"builds": [...]}} expected).',
+            hint=hint,
+        )
 
 
 def manifest_entry(

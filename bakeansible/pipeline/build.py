@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeansible.artifacts.fingerprint import build_fingerprint
+from bakeansible.artifacts.manifest import check_manifest
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.pipeline.context import Artifact, BuildContext
@@ -81,6 +82,8 @@ def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
         cls = builder_class(spec.type)
         builder = cls(spec, options.project_dir)
         builder.preflight(force=options.force)
+        for manifest in _manifest_paths(spec, builder, options.project_dir):
+            check_manifest(manifest)
         planned.append(PlannedBuild(spec, builder))
     if not planned:
         raise BakeError("No builds to run.")
@@ -149,6 +152,7 @@ def run_build(
     finally:
         if timer is not None:
             timer.cancel()
+        ctx.remove_temp_dir()
         if options.journal is not None:
             options.journal.finish_build(build_id, state)
         result.duration = time.monotonic() - started
@@ -166,6 +170,21 @@ def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions)
     for pp in processors:
         processor: PostProcessor = post_processor_class(pp.type)(pp, options.project_dir)
         processor.post_process(ctx, artifact, options.run_uuid)
+
+
+def _manifest_paths(spec: BuildSpec, builder: Builder[Any], project_dir: Path) -> list[Path]:
+    """The manifests the build will append to (as ``run_post_processors`` resolves them)."""
+    paths = []
+    for pp in spec.post_processors:
+        if pp.type == "manifest":
+            opts = pp.options if isinstance(pp.options, dict) else vars(pp.options)
+            out = Path(str(opts.get("output") or "packer-manifest.json"))
+            paths.append(out if out.is_absolute() else project_dir / out)
+    if not paths:
+        # The default manifest beside the image: where the builder's context puts output.
+        out = getattr(builder, "output_dir", None) or project_dir / "output"
+        paths.append(Path(out) / "manifest.json")
+    return paths
 
 
 def _default_manifest(ctx: BuildContext) -> Path:

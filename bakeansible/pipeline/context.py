@@ -6,6 +6,7 @@ here. Builders subclass ``BuildContext`` to add their own typed fields.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ class BuildContext:
     artifact: Artifact | None = None
     # Set when -on-error=abort (or the ask answer "abort") kept everything for debugging.
     kept: bool = False
+    _temp_dir: Path | None = None
+    _temp_rid: int | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -83,6 +86,30 @@ class BuildContext:
     def record_gone(self, rid: int | None) -> None:
         if self.journal is not None and rid is not None:
             self.journal.gone(rid)
+
+    def temp_dir(self) -> Path:
+        """The build's private directory (0700) for short-lived host files such as ssh control
+        sockets: in $TMPDIR, created and journaled on first use, removed with the build."""
+        if self._temp_dir is None:
+            from bakeansible.pipeline.host import temp_dir_path
+
+            path = temp_dir_path(self.build_id)
+            self._temp_rid = self.record_intent("host.directory", path=str(path))
+            path.mkdir(mode=0o700)
+            self.record_created(self._temp_rid, str(path))
+            self._temp_dir = path
+        return self._temp_dir
+
+    def remove_temp_dir(self) -> None:
+        """Remove the build's temporary directory, if it made one."""
+        if self._temp_dir is None:
+            return
+        shutil.rmtree(self._temp_dir, ignore_errors=True)
+        if self._temp_dir.exists():
+            self.ui.error(f"Could not remove {self._temp_dir}; delete it manually.")
+            return
+        self.record_gone(self._temp_rid)
+        self._temp_dir = None
 
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake up and raise at once when the build is cancelled."""

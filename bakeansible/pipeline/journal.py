@@ -12,11 +12,12 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bakeansible.errors import BakeError
 from bakeansible.paths import state_dir
 
 SCHEMA = """
@@ -43,6 +44,58 @@ CREATE TABLE IF NOT EXISTS resources (
 );
 CREATE INDEX IF NOT EXISTS resources_build ON resources(build_id, state);
 """
+
+# The columns each table must have; a file with other tables or columns is not this journal.
+COLUMNS = {
+    "builds": ("build_id", "name", "builder_type", "pid", "pid_start", "host", "started_at",
+               "finished_at", "state"),
+    "resources": ("id", "build_id", "kind", "ident", "data", "state", "created_at",
+                  "updated_at"),
+}
+
+AT_RISK = (
+    "The resources it tracked may still exist: containers (systemd-nspawn), overlay mounts and "
+    "work directories under {instances}, host processes of bake (ansible-playbook, ssh, tar), "
+    "and cloud instances, VPCs, security groups and key pairs."
+)
+
+
+class JournalError(BakeError):
+    """The journal cannot be used. ``damaged`` when its content is unreadable (not when it is
+    only locked or read-only): then ``bake cleanup --reset-journal`` may move it aside."""
+
+    def __init__(self, message: str, hint: str, *, damaged: bool) -> None:
+        super().__init__(message, hint)
+        self.damaged = damaged
+
+
+def journal_error(path: Path, exc: sqlite3.Error | str) -> JournalError:
+    """The error to show for ``exc`` met while using the journal at ``path``."""
+    text = str(exc)
+    at_risk = AT_RISK.format(instances=path.parent / "instances")
+    if "locked" in text or "busy" in text:
+        return JournalError(
+            f"The resource journal {path} is locked by another process ({text}).",
+            f"Another bake may be holding it: wait for it to finish, or find it with "
+            f"`fuser -v {path}`.",
+            damaged=False,
+        )
+    if "readonly" in text or "unable to open" in text or "permission" in text.lower():
+        return JournalError(
+            f"The resource journal {path} cannot be written ({text}).",
+            f"Make {path} and its directory writable by this user, or point BAKE_STATE_DIR "
+            f"at the state directory you meant. {at_risk}",
+            damaged=False,
+        )
+    return JournalError(
+        f"The resource journal {path} is damaged or not a bake journal ({text}).",
+        f"{at_risk} `bake cleanup --reset-journal` keeps the damaged file aside (renamed "
+        f"{path.name}.damaged-<time>) and starts an empty journal; then look for those "
+        "resources yourself: `bake cleanup --tags` finds cloud resources by their "
+        "bake:expires-at tag; `ps -ef | grep -e systemd-nspawn -e ansible-playbook`, "
+        f"`grep bake /proc/mounts` and `ls {path.parent / 'instances'}` show local ones.",
+        damaged=True,
+    )
 
 
 def process_start_time(pid: int) -> str | None:
@@ -82,7 +135,10 @@ class Resource:
     state: str
 
     def describe(self) -> str:
-        shown = self.ident or self.data.get("name") or self.data.get("path") or "?"
+        data = self.data
+        shown = self.ident or data.get("name") or data.get("path") or data.get("what") or "?"
+        if data.get("what") and self.ident:  # a host process: say which
+            shown = f"{data['what']} pid {self.ident}"
         return f"{shown} ({self.state})"
 
 
@@ -108,20 +164,61 @@ class BuildRecord:
 class Journal:
     """The resource journal, one SQLite file shared by every bake process of this user."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or state_dir() / "journal.sqlite"
+    def __init__(self, path: Path | None = None, *, timeout: float = 30.0) -> None:
+        """Open (or create) the journal; raise JournalError if it is damaged, of another
+        schema, locked for longer than ``timeout`` seconds, or not writable."""
+        self.path = path or self.default_path()
+        self.timeout = timeout
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._connect() as db:
+            # One transaction: two bakes creating the journal at once never see it half made.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_schema(db)
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+
+    @staticmethod
+    def default_path() -> Path:
+        return state_dir() / "journal.sqlite"
+
+    def _check_schema(self, db: sqlite3.Connection) -> None:
+        tables = {
+            name: tuple(col[1] for col in db.execute(f"PRAGMA table_info({name})"))
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not name.startswith("sqlite_")
+        }
+        if not tables:
+            return  # a new journal
+        for name, columns in COLUMNS.items():
+            if tables.get(name) != columns:
+                found = ", ".join(f"{t}({', '.join(c)})" for t, c in sorted(tables.items()))
+                raise journal_error(self.path, f"unexpected tables: {found}")
+        # Reads every page of the (small) journal: a truncated or garbled file fails here,
+        # before any command relies on it, rather than halfway through a cleanup.
+        (verdict,) = db.execute("PRAGMA quick_check").fetchone()
+        if verdict != "ok":
+            raise journal_error(self.path, f"integrity check: {verdict}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            db.execute("PRAGMA busy_timeout=30000")
+            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise journal_error(self.path, exc) from exc
+        try:
+            db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
             db.execute("PRAGMA synchronous=NORMAL")
             yield db
+        except sqlite3.Error as exc:
+            raise journal_error(self.path, exc) from exc
         finally:
             db.close()
 
@@ -207,3 +304,15 @@ class Journal:
 def _resource(row: tuple[Any, ...]) -> Resource:
     rid, build_id, kind, ident, data, state = row
     return Resource(rid, build_id, kind, ident, json.loads(data), state)
+
+
+def set_journal_aside(path: Path) -> Path:
+    """Rename a damaged journal (and its -wal/-shm files) to ``<name>.damaged-<time>``, so a
+    new journal can start while the old one stays for inspection; return the new name."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        src = path.with_name(path.name + suffix)
+        if src.exists():
+            src.rename(aside.with_name(aside.name + suffix))
+    return aside

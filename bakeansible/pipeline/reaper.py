@@ -21,6 +21,7 @@ _DELETERS: dict[str, Deleter] = {}
 
 # Where the deleters of each kind prefix live; imported only when a resource of it is reaped.
 _PROVIDERS = {
+    "host": "bakeansible.pipeline.host",
     "local": "bakeansible.builders.local.resources",
     "tencent": "bakeansible.builders.tencentcloud.resources",
 }

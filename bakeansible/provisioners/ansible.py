@@ -9,6 +9,7 @@ naming the task, the host and the message.
 from __future__ import annotations
 
 import shlex
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from bakeansible.communicators.ssh import SshCommunicator
 from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled, StepError, WaitTimeout
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.host import MARKER, kill_build_processes, of_build
+from bakeansible.pipeline.journal import process_start_time
 from bakeansible.procs import require_tools
 from bakeansible.provisioners.commands import command_path_env, find_ansible_command
 from bakeansible.provisioners.config import AnsibleConfig
@@ -115,7 +118,12 @@ class AnsibleProvisioner:
             # An inventory Ansible cannot parse (a missing plugin, say) must fail the run, not
             # leave it to an implicit localhost on which the play quietly matches no host.
             "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
-            "ANSIBLE_SSH_CONTROL_PATH_DIR": f"/tmp/bake-cp-{ctx.build_id[:8]}",
+            # In the build's own temporary directory, so the sockets go with it; see
+            # bakeansible/pipeline/host.py for why that path stays short enough.
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(ctx.temp_dir() / "cp"),
+            # Inherited by ansible-playbook, its workers and the ssh ControlMaster (which
+            # daemonizes out of the process group): how bake finds and ends all of them.
+            MARKER: ctx.build_id,
         }
         if self.config.collections_path:
             env["ANSIBLE_COLLECTIONS_PATH"] = self.config.collections_path
@@ -134,6 +142,10 @@ class AnsibleProvisioner:
             cmdline = ("-" + "v" * min(self.config.verbosity, 4) + " " + cmdline).strip()
         pdd = (ctx.output_dir / f"{ctx.build_name}-ansible").resolve()
         pdd.mkdir(parents=True, exist_ok=True)
+        # ansible-runner writes env/envvars, env/extravars and env/cmdline on a first run and
+        # on later runs prefers those files to what it is given: an earlier bake's files would
+        # run this one with its control path, build id and extra vars.
+        shutil.rmtree(pdd / "env", ignore_errors=True)
         return RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline)
 
     def _write_inventory(self, ctx: BuildContext, plan: RunPlan) -> Path:
@@ -164,8 +176,18 @@ class AnsibleProvisioner:
 
         plan = self.prepare_run(ctx)
         state = _EventState()
+        rid = ctx.record_intent("host.process", what="ansible-playbook")
+        journaled = False
 
         def on_event(event: dict[str, Any]) -> bool:
+            nonlocal journaled
+            pid = event.get("pid")
+            if not journaled and isinstance(pid, int) and of_build(pid, ctx.build_id):
+                # ansible-playbook's own pid (its callback sends the events), the leader of
+                # the session ansible-runner starts it in; checked, since it is only as
+                # trustworthy as the event files it was read from.
+                ctx.record_created(rid, str(pid), pid=pid, start=process_start_time(pid))
+                journaled = True
             line = _render_event(event, state)
             if line:
                 ctx.ui.message(line)
@@ -193,10 +215,14 @@ class AnsibleProvisioner:
                 event_handler=on_event,
                 cancel_callback=cancel,
                 quiet=True,
-                ident=f"{int(time.time())}",
+                ident=f"{int(time.time())}-{ctx.build_id[:8]}",  # two bakes, one output dir
                 rotate_artifacts=5,
             )
         finally:
+            # The ControlMaster outlives ansible-playbook by ControlPersist; a cancelled run
+            # may leave workers behind. Nothing of this run may outlive it.
+            kill_build_processes(ctx.build_id)
+            ctx.record_gone(rid)
             if not self.config.keep_inventory_file:
                 inventory_file.unlink(missing_ok=True)
             scrub_secrets(plan.private_data_dir, ctx)

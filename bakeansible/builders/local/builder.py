@@ -65,13 +65,19 @@ class LocalBuilder:
             )
         tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh"]
         if not rootfs.is_tarball(self.config.source):
-            rootfs.parse_debian_source(self.config.source)
+            suite = rootfs.parse_debian_source(self.config.source)
             tools.append("mmdebstrap")
+            cached = rootfs.base_cache_path(
+                suite, self.config.extra_packages, self.config.mirror
+            )
         else:
             src = Path(self.config.source).expanduser()
             src = src if src.is_absolute() else self.project_dir / src
             if not src.is_file():
                 raise PreflightError(f"Source tarball {src} does not exist.")
+            rootfs.check_tarball(src)
+            cached = rootfs.tarball_cache_path(src)
+        rootfs.check_cache_entry(cached)
         require_tools(*tools)
         _check_writable(self.output_dir)
         if self.image_path.exists() and not force:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bakeansible.artifacts.checksum import file_digest
 from bakeansible.procs import run_cancellable
+
+if TYPE_CHECKING:
+    from bakeansible.pipeline.context import BuildContext
 
 # Relative to the root. Contents of the API filesystems and of /tmp, host keys (regenerated on
 # first boot), this instance's sshd listen address and the temporary key never go in an image.
@@ -36,6 +40,7 @@ def write_image(
     level: int = 3,
     remove_apt_lists: bool = True,
     cancel: threading.Event | None = None,
+    owner: BuildContext | None = None,
 ) -> str:
     """Write ``root`` to ``dest`` (a .tar.zst) atomically, then ``dest.sha256``; return the sum.
 
@@ -62,7 +67,7 @@ def write_image(
         ".",
     ]
     try:
-        run_cancellable(argv, cancel=cancel or threading.Event(), what="tar")
+        run_cancellable(argv, cancel=cancel or threading.Event(), what="tar", owner=owner)
         checksum = file_digest(partial)
         partial.rename(dest)
     except BaseException:

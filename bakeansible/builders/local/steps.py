@@ -68,7 +68,7 @@ class StepPrepareSource(Step[LocalContext]):
             path = Path(source).expanduser()
             path = path if path.is_absolute() else self.project_dir / path
             ctx.lower = rootfs.ensure_tarball_rootfs(
-                path, cancel=ctx.cancel_event, progress=ctx.ui.message
+                path, cancel=ctx.cancel_event, progress=ctx.ui.message, owner=ctx
             )
         else:
             ctx.lower = rootfs.ensure_base_rootfs(
@@ -77,6 +77,7 @@ class StepPrepareSource(Step[LocalContext]):
                 mirror=self.config.mirror,
                 cancel=ctx.cancel_event,
                 progress=ctx.ui.message,
+                owner=ctx,
             )
         ctx.ui.message(f"Source root filesystem: {ctx.lower}")
 
@@ -270,6 +271,7 @@ class StepSnapshot(Step[LocalContext]):
             level=self.config.compression_level,
             remove_apt_lists=self.config.remove_apt_lists,
             cancel=ctx.cancel_event,
+            owner=ctx,
         )
         ctx.record_gone(self.partial_rid)
         ctx.record_created(self.rid, str(self.image))

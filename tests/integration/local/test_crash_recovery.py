@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from bakeansible.pipeline.host import build_processes
 from bakeansible.pipeline.journal import Journal
 from tests.conftest import bake_env
+from tests.hostcheck import bake_host_processes
 from tests.procs import bake_until
 
 pytestmark = pytest.mark.usefixtures("base_rootfs")
@@ -142,3 +145,48 @@ def test_two_bakes_share_the_journal(project: Path, state_dir: Path, no_leaks: N
     assert journal.open_resources() == []
     states = sorted(b.state for b in journal.builds())
     assert states == ["crashed", "succeeded"]
+
+
+def test_kill9_while_ansible_runs_then_cleanup_ends_its_processes(
+    project: Path, state_dir: Path, no_leaks: None
+) -> None:
+    """ansible-playbook, its workers and the ssh ControlMaster (daemonized, in a session of its
+    own) outlive a bake killed with -9; `bake cleanup` ends them. The control sockets live in
+    the build's directory in $TMPDIR, which goes too."""
+    (project / "playbooks/slow.yml").write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: Take long\n      ansible.builtin.command: sleep 300\n"
+    )
+    tmpdir = Path(tempfile.mkdtemp(prefix="bt-", dir="/tmp"))
+    try:
+        proc, seen = bake_until(
+            ["--playbook", "playbooks/slow.yml", "-color=false"], project,
+            bake_env(TMPDIR=str(tmpdir)), "PLAY [", None,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            names = {comm for _, comm in bake_host_processes()}
+            if {"ssh", "ansible-playboo"} <= names and list(tmpdir.glob("bake-*/cp/*")):
+                break
+            time.sleep(0.2)
+        (workdir,) = tmpdir.glob("bake-*")
+        assert [p.is_socket() for p in workdir.glob("cp/*")] == [True], "one ControlMaster"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        (record,) = Journal(state_dir / "journal.sqlite").builds()
+        orphans = build_processes(record.build_id)
+        names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in orphans}
+        assert {"ssh", "ansible-playboo"} <= names, f"bake's death alone ends them: {names}"
+
+        result = subprocess.run(
+            ["bake", "cleanup"], cwd=project, env=bake_env(), capture_output=True, text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Removed host.process" in result.stdout, result.stdout
+        assert build_processes(record.build_id) == []
+        assert not any(comm in ("ssh", "ansible-playboo") for _, comm in bake_host_processes())
+        assert list(tmpdir.iterdir()) == [], "the build's temporary directory is removed"
+        assert Journal(state_dir / "journal.sqlite").open_resources() == []
+    finally:
+        subprocess.run(["rm", "-rf", str(tmpdir)], check=False)

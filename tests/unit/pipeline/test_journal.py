@@ -235,3 +235,39 @@ def test_a_zombie_is_not_alive() -> None:
     assert process_start_time(proc.pid) == start, "a zombie keeps its /proc entry"
     assert not process_alive(proc.pid, start)
     proc.wait()
+
+
+def test_a_locked_journal_names_the_file_and_is_not_called_damaged(journal: Journal) -> None:
+    from bakeansible.pipeline.journal import JournalError
+
+    holder = sqlite3.connect(journal.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(JournalError) as err:
+            Journal(journal.path, timeout=0.2).start_build("b1", "web", "local")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not err.value.damaged, "a lock is waited out or reported, never reset"
+    assert str(journal.path) in err.value.message and "locked" in err.value.message
+    assert "fuser" in (err.value.hint or "")
+
+
+def test_bakes_creating_the_journal_at_once_never_see_it_half_made(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "journal.sqlite"
+    go = tmp_path / "go"
+    code = (
+        "import sys, time; from pathlib import Path\n"
+        "from bakeansible.pipeline.journal import Journal\n"
+        "while not Path(sys.argv[2]).exists(): time.sleep(0.001)\n"
+        "Journal(Path(sys.argv[1])).builds()\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path), str(go)], cwd=REPO,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    time.sleep(1.5)  # every process imported bake and waits for the start line
+    go.touch()
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors
