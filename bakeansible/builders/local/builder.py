@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bakeansible.artifacts.checksum import file_digest
-from bakeansible.builders.local import rootfs
+from bakeansible.builders.local import network, rootfs
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.steps import (
     LocalContext,
     StepBootContainer,
     StepCreateKeyPair,
+    StepCreateNetwork,
     StepCreateWorkdir,
     StepMountRootfs,
     StepPowerOff,
@@ -66,7 +67,7 @@ class LocalBuilder:
                 "The local builder needs root (it mounts overlayfs and runs systemd-nspawn).",
                 hint="Run bake as root, e.g. with sudo.",
             )
-        tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh"]
+        tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh", "ip", "nft"]
         if not rootfs.is_tarball(self.config.source):
             rootfs.parse_debian_source(self.config.source)
             tools.append("mmdebstrap")
@@ -76,6 +77,7 @@ class LocalBuilder:
             if not src.is_file():
                 raise PreflightError(f"Source tarball {src} does not exist.")
         require_tools(*tools)
+        network.check_available()
         _check_writable(self.output_dir)
         if self.image_path.exists() and not force:
             raise PreflightError(
@@ -106,6 +108,7 @@ class LocalBuilder:
         return [
             StepRemoveExistingImage(self.image_path),
             StepPrepareSource(self.config, self.project_dir),
+            StepCreateNetwork(),
             StepCreateWorkdir(),
             StepCreateKeyPair(),
             StepMountRootfs(self.config),
