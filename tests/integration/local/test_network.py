@@ -78,7 +78,8 @@ def test_four_parallel_site_builds_each_in_own_network(
                 addresses[m.group(1)] = m.group(2)
             if m := re.match(r"    (\w+): READY for the probe$", line):
                 ready.add(m.group(1))
-            if ready == set(NAMES) or time.monotonic() > deadline:
+            # A failed build would leave the others holding for minutes: stop at once.
+            if ready == set(NAMES) or " errored after " in line or time.monotonic() > deadline:
                 break
         assert ready == set(NAMES), "".join(lines)
 
@@ -88,7 +89,7 @@ def test_four_parallel_site_builds_each_in_own_network(
         from_containers = [(a, p) for a, p in during if any(in_foreign_pidns(x) for x in p)]
         assert from_containers == [], from_containers
         # Each nginx answers on its own build's address; the request releases that build.
-        assert len(set(addresses.values())) == 4, addresses
+        assert len(set(addresses.values())) == len(NAMES), addresses
         for name in NAMES:
             url = f"http://{addresses[name]}/bake-probe-{name}"
             with pytest.raises(urllib.error.HTTPError) as missing:
@@ -108,4 +109,4 @@ def test_four_parallel_site_builds_each_in_own_network(
         assert (project / f"output/{name}.tar.zst").is_file(), out
     journal = Journal(state_dir / "journal.sqlite")
     assert journal.open_resources() == []
-    assert sorted(r.state for r in journal.builds()) == ["succeeded"] * 4
+    assert sorted(r.state for r in journal.builds()) == ["succeeded"] * len(NAMES)
