@@ -25,7 +25,7 @@ import logging
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
@@ -143,7 +143,8 @@ def choose_subnet(pool: IPv4Network, host: HostNetworks) -> IPv4Network:
             foreign.extend(c for c in conflicts if c not in foreign)
     hint = f"Set {POOL_ENV} to a larger or another private block unused on this host."
     if foreign:
-        shown = "; ".join(foreign[:3]) + ("..." if len(foreign) > 3 else "")
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        shown = "; ".join(foreign[:3]) + more
         raise BakeError(
             f"No free /{SUBNET_PREFIX} for the instance's network in {pool}: it collides with "
             f"the host's {shown}.",
@@ -239,7 +240,7 @@ def destroy_network(handle: NetworkHandle, recorder: Recorder = NO_RECORD) -> li
 
 
 def _create(
-    handle: NetworkHandle, kind: str, make: Any, recorder: Recorder, **data: Any
+    handle: NetworkHandle, kind: str, make: Callable[[], None], recorder: Recorder, **data: Any
 ) -> None:
     rid = recorder.record_intent(kind, **data)
     handle.rids[kind] = rid
