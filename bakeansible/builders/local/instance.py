@@ -302,7 +302,13 @@ class LocalInstance:
 
     @property
     def netns(self) -> str:
+        """The network namespace's name, for ``ip netns exec`` (e.g. firewall rules inside)."""
         return self.network.net.netns
+
+    @property
+    def gateway(self) -> str:
+        """The host end's address: connections from the host (bake's SSH) come from it."""
+        return self.network.net.gateway
 
     @classmethod
     def start(
