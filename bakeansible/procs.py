@@ -24,6 +24,8 @@ TOOL_PACKAGES = {
     "tar": "tar",
     "mount": "mount",
     "ssh": "openssh-client",
+    "ip": "iproute2",
+    "nft": "nftables",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,11 +84,61 @@ def bake_temp_dirs() -> set[str]:
     }
 
 
+def network_namespaces() -> set[str]:
+    """Named network namespaces (`ip netns list`)."""
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def network_links() -> set[str]:
+    """The host's network interfaces (`ip -br link`), e.g. the host ends of veth pairs."""
+    out = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    return {line.split()[0].split("@")[0] for line in out.splitlines() if line.strip()}
+
+
+def nft_tables() -> set[str]:
+    """The host's nftables tables (`nft list tables`), as "family name"."""
+    out = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    return {line.removeprefix("table ").strip() for line in out.splitlines() if line.strip()}
+
+
+def ip_forward() -> str:
+    return Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """What a build may leave in the host's network: namespaces, links, nft tables, sysctl."""
+
+    netns: frozenset[str]
+    links: frozenset[str]
+    tables: frozenset[str]
+    forward: str
+
+    @classmethod
+    def read(cls) -> NetworkState:
+        return cls(frozenset(network_namespaces()), frozenset(network_links()),
+                   frozenset(nft_tables()), ip_forward())
+
+    def leaks_since(self, before: NetworkState) -> list[str]:
+        leaks = []
+        if extra := self.netns - before.netns:
+            leaks.append(f"network namespaces left: {sorted(extra)}")
+        if extra := self.links - before.links:
+            leaks.append(f"network links left: {sorted(extra)}")
+        if extra := self.tables - before.tables:
+            leaks.append(f"nft tables left: {sorted(extra)}")
+        if self.forward != before.forward:
+            leaks.append(f"net.ipv4.ip_forward left at {self.forward} (was {before.forward})")
+        return leaks
+
+
 @dataclass(frozen=True)
 class HostState:
     processes: frozenset[tuple[int, str]]
     mounts: frozenset[str]
     propagate: frozenset[str]
+    network: NetworkState
     children: frozenset[tuple[int, str]] = frozenset()
     temp_dirs: frozenset[str] = frozenset()
 
@@ -95,7 +146,7 @@ class HostState:
     def read(cls) -> HostState:
         return cls(
             frozenset(foreign_pidns_processes()), frozenset(bake_mounts()),
-            frozenset(propagate_dirs()),
+            frozenset(propagate_dirs()), NetworkState.read(),
             children=frozenset(bake_host_processes()),
             temp_dirs=frozenset(bake_temp_dirs()),
         )
@@ -112,6 +163,7 @@ class HostState:
             leaks.append(f"host processes of bake left: {sorted(extra)}")
         if extra := self.temp_dirs - before.temp_dirs:
             leaks.append(f"temporary directories left: {sorted(extra)}")
+        leaks.extend(self.network.leaks_since(before.network))
         return leaks
 
 

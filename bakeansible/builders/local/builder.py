@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bakeansible.artifacts.checksum import file_digest
-from bakeansible.builders.local import rootfs
+from bakeansible.builders.local import network, rootfs
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.steps import (
     LocalContext,
     StepBootContainer,
     StepCreateKeyPair,
+    StepCreateNetwork,
     StepCreateWorkdir,
     StepMountRootfs,
     StepPowerOff,
@@ -63,7 +64,7 @@ class LocalBuilder:
                 "The local builder needs root (it mounts overlayfs and runs systemd-nspawn).",
                 hint="Run bake as root, e.g. with sudo.",
             )
-        tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh"]
+        tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh", "ip", "nft"]
         if not rootfs.is_tarball(self.config.source):
             suite = rootfs.parse_debian_source(self.config.source)
             tools.append("mmdebstrap")
@@ -79,6 +80,7 @@ class LocalBuilder:
             cached = rootfs.tarball_cache_path(src)
         rootfs.check_cache_entry(cached)
         require_tools(*tools)
+        network.check_available()
         _check_writable(self.output_dir)
         if self.image_path.exists() and not force:
             raise PreflightError(
@@ -109,6 +111,7 @@ class LocalBuilder:
         return [
             StepRemoveExistingImage(self.image_path),
             StepPrepareSource(self.config, self.project_dir),
+            StepCreateNetwork(),
             StepCreateWorkdir(),
             StepCreateKeyPair(),
             StepMountRootfs(self.config),

@@ -8,9 +8,8 @@ callers that manage the lifetime themselves (the Tencent Cloud emulator).
 from __future__ import annotations
 
 import contextlib
-import errno
+import logging
 import os
-import random
 import shutil
 import signal
 import socket
@@ -19,7 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bakeansible.builders.local import network
 from bakeansible.errors import BakeError, WaitTimeout
+
+log = logging.getLogger(__name__)
 
 NSPAWN_PROPAGATE = Path("/run/systemd/nspawn/propagate")
 
@@ -38,22 +40,6 @@ ExecStart=/usr/bin/ssh-keygen -A
 [Install]
 WantedBy=multi-user.target
 """
-
-
-def allocate_address() -> str:
-    """A free address in 127.100.0.0-127.250.255.255 whose port 22 nobody listens on."""
-    rng = random.SystemRandom()
-    for _ in range(200):
-        address = f"127.{rng.randint(100, 250)}.{rng.randint(0, 255)}.{rng.randint(2, 254)}"
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind((address, 22))
-            except OSError as exc:
-                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                    continue
-                raise
-            return address
-    raise BakeError("Could not find a free loopback address for the instance.")
 
 
 def mount_overlay(lower: Path, upper: Path, work: Path, merged: Path) -> None:
@@ -156,8 +142,8 @@ def forget_instance_files(root: Path) -> None:
             (root / rel).unlink()
 
 
-def boot(root: Path, machine: str, console_log: Path) -> subprocess.Popen[bytes]:
-    """Start systemd-nspawn booting ``root``; it shares the host network."""
+def boot(root: Path, machine: str, console_log: Path, netns: Path) -> subprocess.Popen[bytes]:
+    """Start systemd-nspawn booting ``root`` in the network namespace at ``netns``."""
     console_log.parent.mkdir(parents=True, exist_ok=True)
     with console_log.open("ab") as log:
         return subprocess.Popen(
@@ -173,6 +159,9 @@ def boot(root: Path, machine: str, console_log: Path) -> subprocess.Popen[bytes]
                 machine,
                 "--console=read-only",
                 "--link-journal=no",
+                f"--network-namespace-path={netns}",
+                # Resolve as the host does (the base may carry an older copy).
+                "--resolv-conf=copy-host",
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -290,17 +279,36 @@ def remove_propagation_dir(machine: str) -> None:
 
 @dataclass
 class LocalInstance:
-    """A booted container, for callers that manage its lifetime themselves (the emulator)."""
+    """A booted container in its own network namespace, for callers that manage its lifetime
+    themselves (the emulator).
+
+    ``network.netns`` names the namespace (``ip netns exec <netns> ...``); ``address`` is where
+    sshd listens; connections from the host arrive from ``network.gateway``.
+    """
 
     machine: str
     workdir: Path
-    address: str
+    network: network.NetworkHandle
     proc: subprocess.Popen[bytes] | None = None
     init_pid: int | None = None
 
     @property
     def root(self) -> Path:
         return self.workdir / "merged"
+
+    @property
+    def address(self) -> str:
+        return self.network.net.address
+
+    @property
+    def netns(self) -> str:
+        """The network namespace's name, for ``ip netns exec`` (e.g. firewall rules inside)."""
+        return self.network.net.netns
+
+    @property
+    def gateway(self) -> str:
+        """The host end's address: connections from the host (bake's SSH) come from it."""
+        return self.network.net.gateway
 
     @classmethod
     def start(
@@ -309,12 +317,12 @@ class LocalInstance:
         workdir: Path,
         *,
         machine: str,
-        address: str | None = None,
         authorized_key: str | None = None,
         password: str | None = None,
     ) -> LocalInstance:
-        """Mount, prepare and boot an instance; on any failure, undo what was done and raise."""
-        inst = cls(machine=machine, workdir=workdir, address=address or allocate_address())
+        """Create its network, mount, prepare and boot an instance; on any failure, undo what
+        was done and raise."""
+        inst = cls(machine=machine, workdir=workdir, network=network.create_network())
         try:
             mount_overlay(lower, workdir / "upper", workdir / "work", inst.root)
             prepare_root(
@@ -324,12 +332,20 @@ class LocalInstance:
                 authorized_key=authorized_key,
                 password=password,
             )
-            inst.proc = boot(inst.root, machine, workdir / "console.log")
-            inst.init_pid = find_container_init(inst.proc.pid)
+            inst.power_on()
         except BaseException:
             inst.destroy()
             raise
         return inst
+
+    def power_on(self) -> None:
+        """Boot the (mounted, prepared) root in the instance's namespace; no-op if running."""
+        if self.proc is not None:
+            return
+        self.proc = boot(
+            self.root, self.machine, self.workdir / "console.log", self.network.net.netns_path
+        )
+        self.init_pid = find_container_init(self.proc.pid)
 
     def wait_ssh_port(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -349,10 +365,12 @@ class LocalInstance:
         return clean
 
     def destroy(self) -> None:
-        """Stop, unmount and delete everything of this instance. Idempotent."""
+        """Stop, unmount and delete everything of this instance, its network last. Idempotent."""
         if self.proc is not None:
             kill_container(self.proc.pid, self.init_pid, self.proc)
             self.proc = None
         remove_propagation_dir(self.machine)
         unmount(self.root)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        for error in network.destroy_network(self.network):
+            log.warning("%s", error)

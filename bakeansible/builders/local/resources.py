@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bakeansible.builders.local import instance
+from bakeansible.builders.local import instance, network
 from bakeansible.pipeline.journal import Resource, process_start_time
 from bakeansible.pipeline.reaper import deleter
 
@@ -35,7 +35,29 @@ def delete_mount(res: Resource) -> None:
 
 @deleter("local.address")
 def release_address(res: Resource) -> None:
-    """Loopback addresses need no release; the entry only records who held one."""
+    """Loopback addresses of older bake versions needed no release; the entry only recorded
+    who held one."""
+
+
+@deleter("local.nft")
+def delete_nft_table(res: Resource) -> None:
+    network.delete_table(res.data["name"])
+
+
+@deleter("local.link")
+def delete_link(res: Resource) -> None:
+    network.delete_link(res.data["name"])
+
+
+@deleter("local.netns")
+def delete_netns(res: Resource) -> None:
+    network.delete_netns(res.data["name"])
+
+
+@deleter("local.sysctl")
+def release_sysctl(res: Resource) -> None:
+    """ip_forward goes back off once no bake network is left, if bake switched it on."""
+    network.release_forwarding()
 
 
 @deleter("local.container")

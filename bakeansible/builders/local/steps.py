@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakeansible.builders.local import instance, rootfs, snapshot
+from bakeansible.builders.local import instance, network, rootfs, snapshot
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.communicators.keys import generate_keypair
 from bakeansible.communicators.ssh import SshCommunicator
@@ -21,9 +21,10 @@ from bakeansible.provisioners.run import StepConnectSsh
 
 @dataclass
 class LocalContext(BuildContext):
-    """What a local build discovers: the source root, its workdir, container and image."""
+    """What a local build discovers: the source root, its network, workdir, container, image."""
 
     lower: Path | None = None
+    network: network.NetworkHandle | None = None
     workdir: Path | None = None
     machine: str = ""
     address: str = ""
@@ -82,6 +83,25 @@ class StepPrepareSource(Step[LocalContext]):
         ctx.ui.message(f"Source root filesystem: {ctx.lower}")
 
 
+class StepCreateNetwork(Step[LocalContext]):
+    """Creates the build's own network namespace, veth pair and NAT (see ``network``); writes
+    ctx.network and ctx.address (where sshd will listen). Cleanup removes them all."""
+
+    title = "Creating the container's network..."
+
+    def run(self, ctx: LocalContext) -> None:
+        ctx.network = network.create_network(ctx)
+        net = ctx.network.net
+        ctx.address = net.address
+        ctx.ui.message(f"Network namespace {net.netns}, address {net.address} via {net.gateway}")
+
+    def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
+        if ctx.network is None:
+            return
+        for error in network.destroy_network(ctx.network, ctx):
+            ctx.ui.error(error)
+
+
 class StepCreateWorkdir(Step[LocalContext]):
     """Creates the build's private directory (0700) in bake's state dir; writes ctx.workdir."""
 
@@ -134,9 +154,6 @@ class StepMountRootfs(Step[LocalContext]):
     def run(self, ctx: LocalContext) -> None:
         assert ctx.workdir is not None and ctx.lower is not None
         ctx.machine = f"bake-{ctx.build_id[:12]}"
-        ctx.address = instance.allocate_address()
-        self.address_rid = ctx.record_intent("local.address", address=ctx.address)
-        ctx.record_created(self.address_rid, ctx.address)
         self.rid = ctx.record_intent("local.mount", path=str(ctx.root))
         instance.mount_overlay(ctx.lower, ctx.workdir / "upper", ctx.workdir / "work", ctx.root)
         ctx.record_created(self.rid, str(ctx.root))
@@ -157,11 +174,11 @@ class StepMountRootfs(Step[LocalContext]):
             ctx.ui.error(f"{exc}; unmount it manually (umount -l {ctx.root}).")
             return
         ctx.record_gone(getattr(self, "rid", None))
-        ctx.record_gone(getattr(self, "address_rid", None))
 
 
 class StepBootContainer(Step[LocalContext]):
-    """Boots the container (systemd as PID 1) with sshd on its own loopback address."""
+    """Boots the container (systemd as PID 1) in the build's network namespace, sshd on its
+    address there."""
 
     title = "Starting container..."
 
@@ -169,9 +186,11 @@ class StepBootContainer(Step[LocalContext]):
         self.config = config
 
     def run(self, ctx: LocalContext) -> None:
-        assert ctx.workdir is not None
+        assert ctx.workdir is not None and ctx.network is not None
         self.rid = ctx.record_intent("local.container", machine=ctx.machine)
-        ctx.nspawn = instance.boot(ctx.root, ctx.machine, ctx.workdir / "console.log")
+        ctx.nspawn = instance.boot(
+            ctx.root, ctx.machine, ctx.workdir / "console.log", ctx.network.net.netns_path
+        )
         pid = ctx.nspawn.pid
         ctx.record_created(
             self.rid, ctx.machine, nspawn_pid=pid, nspawn_start=process_start_time(pid)

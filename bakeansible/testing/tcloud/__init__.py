@@ -25,7 +25,8 @@ them fails with ``UnsupportedOperation.NotSupportInstanceImage`` unless a root f
 given for them with ``TencentEmulator(image_roots={"img-...": Path(...)})``: booting a Debian
 root under a CentOS name would only make ``yum`` fail later, far from the cause.
 
-Instances are systemd-nspawn containers with sshd on port 22 of their own 127.x.y.z address,
+Instances are systemd-nspawn containers, each in its own network namespace (see
+``bakeansible.builders.local.network``), with sshd on port 22 of the namespace's address,
 reported as ``PublicIpAddresses[0]`` when a public IP is assigned (SSH works there). The
 private address (from the subnet's CIDR) is bookkeeping only and is not reachable.
 """

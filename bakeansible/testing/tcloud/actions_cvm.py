@@ -10,7 +10,6 @@ from typing import Any
 
 from tencentcloud.cvm.v20170312 import models as m
 
-from bakeansible.builders.local.instance import allocate_address
 from bakeansible.testing.tcloud.catalog import (
     DEFAULT_INSTANCE_TYPE,
     INSTANCE_TYPE_BY_NAME,
@@ -94,7 +93,8 @@ def describe_instance_type_configs(call: Call) -> dict[str, Any]:
 
 def instance_view(inst: Instance) -> dict[str, Any]:
     itype = INSTANCE_TYPE_BY_NAME[inst.instance_type]
-    public = [inst.address] if inst.public_assigned and inst.state != "LAUNCH_FAILED" else None
+    # The address exists once the container's network does (set when the launch succeeds).
+    public = [inst.address] if inst.public_assigned and inst.address else None
     return {
         "Placement": {"Zone": inst.zone, "ProjectId": 0, "HostIds": None},
         "InstanceId": inst.id,
@@ -309,7 +309,6 @@ def run_instances(call: Call) -> dict[str, Any]:
             host_name=p.get("HostName", ""),
             password=password,
             cam_role_name=p.get("CamRoleName", ""),
-            address=allocate_address(),
             layers=image.layers,
             base_root=image.base_root or "",
             latest_operation_request_id=call.request_id,
@@ -352,7 +351,7 @@ def describe_instances(call: Call) -> dict[str, Any]:
             "instance-charge-type": lambda i: i.charge_type,
             "instance-state": lambda i: i.state,
             "private-ip-address": lambda i: i.private_ip,
-            "public-ip-address": lambda i: [i.address] if i.public_assigned else [],
+            "public-ip-address": lambda i: [i.address] if i.public_assigned and i.address else [],
             "image-id": lambda i: i.image_id,
         },
         view=instance_view,

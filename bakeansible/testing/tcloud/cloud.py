@@ -162,7 +162,6 @@ class Cloud:
                     self.layers.lower_dirs(inst.layers, base),
                     self.instances_dir / inst.id,
                     machine=f"tcloud-{inst.id}",
-                    address=inst.address,
                     authorized_keys=keys,
                     password=inst.password,
                 )
@@ -179,7 +178,9 @@ class Cloud:
                 inst.state = "LAUNCH_FAILED"
                 self.finish(inst, error)
                 return
+            assert container is not None
             inst.container = container
+            inst.address = container.address
             inst.state = "RUNNING"
             self.finish(inst)
 

@@ -1,7 +1,8 @@
 """Container operations behind the instance state machine: boot, power, keys, snapshot.
 
-Each instance is a ``LocalInstance`` (systemd-nspawn booting systemd on an overlay) whose sshd
-listens on port 22 of its own 127.x address; that address is reported as the public IP.
+Each instance is a ``LocalInstance`` (systemd-nspawn booting systemd on an overlay, in its own
+network namespace) whose sshd listens on port 22 of its namespace's address; that address is
+reported as the public IP.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ def start(
     workdir: Path,
     *,
     machine: str,
-    address: str,
     authorized_keys: list[str],
     password: str | None,
 ) -> local.LocalInstance:
@@ -25,7 +25,6 @@ def start(
         lower,
         workdir,
         machine=machine,
-        address=address,
         authorized_key="\n".join(authorized_keys) if authorized_keys else None,
         password=password,
     )
@@ -33,12 +32,7 @@ def start(
 
 def power_on(container: local.LocalInstance) -> None:
     """Boot a stopped container again on its (still mounted) root."""
-    if container.proc is not None:
-        return
-    container.proc = local.boot(
-        container.root, container.machine, container.workdir / "console.log"
-    )
-    container.init_pid = local.find_container_init(container.proc.pid)
+    container.power_on()
 
 
 def power_off(container: local.LocalInstance, timeout: float = 30.0) -> None:

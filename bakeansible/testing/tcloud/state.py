@@ -60,7 +60,7 @@ class Instance:
     host_name: str
     password: str | None = None
     cam_role_name: str = ""
-    address: str = ""  # the container's 127.x address, reported as the public IP
+    address: str = ""  # the container's address (its network namespace's), the public IP
     state: str = "PENDING"
     latest_operation: str | None = "RunInstances"
     latest_operation_state: str | None = "OPERATING"

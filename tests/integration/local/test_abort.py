@@ -13,6 +13,7 @@ import pytest
 
 from bakeansible.pipeline.journal import Journal, process_alive
 from tests.conftest import bake_env
+from tests.hostcheck import network_links, network_namespaces
 
 pytestmark = pytest.mark.usefixtures("base_rootfs")
 
@@ -75,14 +76,16 @@ def test_abort_keeps_everything_until_bake_cleanup(
     build_id = found.group(1)
     kept_kinds = re.findall(r"^==> local:   (local\.\w+): .+ \(created\)$", out, re.MULTILINE)
     assert sorted(kept_kinds) == sorted(
-        ["local.container", "local.mount", "local.address", "local.file", "local.directory"]
+        ["local.container", "local.mount", "local.file", "local.directory",
+         "local.nft", "local.link", "local.netns", "local.sysctl"]
     ), out
 
     journal = Journal(state_dir / "journal.sqlite")
     record = journal.build(build_id)
     assert record is not None and record.state == "aborted" and not record.alive
     held = {r.kind: r for r in journal.open_resources(build_id)}
-    container, address = held["local.container"].data, held["local.address"].ident
+    container = held["local.container"].data
+    address = held["local.link"].data["address"]
     key = Path(held["local.file"].data["path"])
     assert address is not None and key.is_file()
 
@@ -102,7 +105,7 @@ def test_abort_keeps_everything_until_bake_cleanup(
     assert "left by earlier builds" not in other.stdout
     assert process_alive(int(container["init_pid"]), container["init_start"])
     assert port_open(address)
-    assert len(journal.open_resources(build_id)) == 5
+    assert len(journal.open_resources(build_id)) == 8
 
     listed = run_bake(["cleanup", "--dry-run"], project)
     assert listed.returncode == 0, listed.stderr
@@ -114,7 +117,9 @@ def test_abort_keeps_everything_until_bake_cleanup(
     assert f"Removed local.container {container['machine']}" in cleaned.stdout
     assert journal.open_resources() == []
     assert not process_alive(int(container["nspawn_pid"]), container["nspawn_start"])
-    assert not port_open(address)
+    # Its network is gone (a port check would not tell: the address is now routed upstream).
+    assert held["local.netns"].data["name"] not in network_namespaces()
+    assert held["local.link"].data["name"] not in network_links()
     assert not key.exists()
     assert not (state_dir / "instances" / build_id).exists()
     again = run_bake(["cleanup"], project)

@@ -13,12 +13,13 @@ import pytest
 from bakeansible.pipeline.host import build_processes
 from bakeansible.pipeline.journal import Journal
 from tests.conftest import bake_env
-from tests.hostcheck import bake_host_processes
+from tests.hostcheck import bake_host_processes, network_links, network_namespaces, nft_tables
 from tests.procs import bake_until
 
 pytestmark = pytest.mark.usefixtures("base_rootfs")
 
 STEP_HEADERS = [
+    "Creating the container's network...",
     "Creating temporary key pair...",
     "Creating copy-on-write root filesystem...",
     "Starting container...",
@@ -56,6 +57,13 @@ def test_kill9_then_cleanup_leaves_nothing(
     journal = Journal(state_dir / "journal.sqlite")
     (record,) = journal.builds()
     assert record.state == "running" and not record.alive
+    # The build's network outlives bake until `bake cleanup`.
+    held = {r.kind: r.data["name"] for r in journal.open_resources()
+            if r.kind in ("local.netns", "local.link", "local.nft")}
+    if header != STEP_HEADERS[0]:
+        assert held["local.netns"] in network_namespaces()
+        assert held["local.link"] in network_links()
+        assert f"ip {held['local.nft']}" in nft_tables()
 
     listed = subprocess.run(
         ["bake", "cleanup", "--dry-run"], cwd=project, env=bake_env(),
@@ -69,6 +77,9 @@ def test_kill9_then_cleanup_leaves_nothing(
     assert result.returncode == 0, result.stdout + result.stderr
     assert journal.open_resources() == []
     assert journal.builds()[0].state == "crashed"
+    assert held.get("local.netns") not in network_namespaces()
+    assert held.get("local.link") not in network_links()
+    assert f"ip {held.get('local.nft')}" not in nft_tables()
     # The image of a build that never finished is not kept.
     assert not list((project / "output").glob("*.tar.zst*"))
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bakeansible.builders.local.network import FORBIDDEN, POOL_ENV, HostNetworks
 from tests.conftest import bake_env
 
 BROKEN_YAML = "- hosts: all\n  tasks:\n    - name: broken\n      command: echo: hi\n"
@@ -47,6 +48,26 @@ CASES = {
         ["build"], "    compression_level: 42\n", "compression_level must be 1-19"
     ),
     "template: -only matches nothing": (["build", "-only", "db*"], "", "No builds to run"),
+    "network pool reserved": (
+        ["--playbook", "playbooks/site.yml"], None, "BAKE_NETWORK_POOL=169.254.0.0/16 overlaps"
+    ),
+    "network pool collides with the host": (
+        ["--playbook", "playbooks/site.yml"], None, "collides with the host's"
+    ),
+}
+
+
+def host_network() -> str:
+    """A block this host uses (an address or route, not loopback): a pool that collides."""
+    for net, _ in HostNetworks.read().used:
+        if net.prefixlen <= 30 and not any(net.overlaps(bad) for bad in FORBIDDEN):
+            return str(net)
+    raise AssertionError("this host has no IPv4 network besides loopback")
+
+
+ENV = {
+    "network pool reserved": lambda: {POOL_ENV: "169.254.0.0/16"},
+    "network pool collides with the host": lambda: {POOL_ENV: host_network()},
 }
 
 
@@ -68,7 +89,7 @@ def test_refused_before_any_side_effect(
     before = sorted(p.relative_to(refusal_project) for p in refusal_project.rglob("*"))
     result = subprocess.run(
         ["bake", *args], cwd=refusal_project, capture_output=True, text=True, timeout=60,
-        env=bake_env(),
+        env=bake_env(**ENV.get(case, dict)()),
     )
     assert result.returncode == 1, result.stdout + result.stderr
     err = result.stderr
