@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def test_an_inventory_ansible_cannot_parse_fails_the_run(
     shutil.copytree(REPO / "roles", project / "roles")
     spec = playbook_template(project / "playbooks/site.yml").builds[0].provisioners[0]
     prov = AnsibleProvisioner(spec, project)
-    ctx = BuildContext("c" * 32, "tc", "tencentcloud-cvm", output_dir=tmp_path / "out")
+    ctx = BuildContext(uuid.uuid4().hex, "tc", "tencentcloud-cvm", output_dir=tmp_path / "out")
     ctx.ssh = SshTarget("127.0.0.2", 22, "root", tmp_path / "key")
 
     def missing_plugin_inventory(ctx: BuildContext, plan: RunPlan) -> Path:
@@ -40,7 +41,10 @@ def test_an_inventory_ansible_cannot_parse_fails_the_run(
 
     monkeypatch.setattr(prov, "_write_inventory", missing_plugin_inventory)
     with pytest.raises(StepError) as err:
-        prov.provision(ctx, None, None)  # type: ignore[arg-type]
+        try:
+            prov.provision(ctx, None, None)  # type: ignore[arg-type]
+        finally:
+            ctx.remove_temp_dir()
     message = str(err.value)
     assert "ansible-playbook exited with rc=" in message
     assert "inventory" in message.lower(), message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -79,9 +80,12 @@ def test_the_run_plan_makes_ansible_runner_find_our_ansible_playbook(
 ) -> None:
     spec = playbook_template(project / "playbooks/site.yml").builds[0].provisioners[0]
     prov = AnsibleProvisioner(spec, project)
-    ctx = BuildContext("b" * 32, "local", "local", output_dir=tmp_path / "out")
+    ctx = BuildContext(uuid.uuid4().hex, "local", "local", output_dir=tmp_path / "out")
     ctx.ssh = SshTarget("127.0.0.2", 22, "root", tmp_path / "key")
-    plan = prov.prepare_run(ctx)
+    try:
+        plan = prov.prepare_run(ctx)
+    finally:
+        ctx.remove_temp_dir()
     assert plan.ansible_playbook == interpreter_scripts_dir() / "ansible-playbook"
     # ansible-runner spawns "ansible-playbook" looked up on this PATH (pexpect's which).
     assert shutil.which("ansible-playbook", path=plan.envvars["PATH"]) == str(plan.ansible_playbook)
