@@ -67,6 +67,8 @@ def vpc_view(vpc: Vpc) -> dict[str, Any]:
         "DomainName": vpc.domain_name,
         "TagSet": list(vpc.tags),
         "AssistantCidrSet": [],
+        "EnableRouteVpcPublish": False,
+        "Ipv6CidrBlockSet": [],
     }
 
 
