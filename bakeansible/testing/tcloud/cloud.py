@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bakeansible.builders.local import rootfs
 from bakeansible.builders.local.instance import unmount
 from bakeansible.testing.tcloud import instances as containers
+from bakeansible.testing.tcloud.bases import debian_base
 from bakeansible.testing.tcloud.catalog import REGIONS
 from bakeansible.testing.tcloud.errors import ApiError
 from bakeansible.testing.tcloud.faults import Faults
@@ -124,13 +124,13 @@ class Cloud:
     def has_root(self, image: Image) -> bool:
         return bool(image.layers or image.base_root or image.suite or image.id in self.image_roots)
 
-    def _base_root(self, image: Image) -> str:
+    def _base_root(self, image: Image, instance_id: str) -> str:
         if image.base_root:
             return image.base_root
         if image.id in self.image_roots:
             return str(self.image_roots[image.id])
         assert image.suite is not None
-        return str(rootfs.ensure_base_rootfs(image.suite, cancel=self.closing))
+        return str(debian_base(image.suite, instance_id, self.closing))
 
     # Instances ----------------------------------------------------------------------------
 
@@ -156,7 +156,7 @@ class Cloud:
         container = None
         if error is None:
             try:
-                base = self._base_root(image)
+                base = self._base_root(image, inst.id)
                 inst.base_root = base
                 container = containers.start(
                     self.layers.lower_dirs(inst.layers, base),
