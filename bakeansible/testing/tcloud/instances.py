@@ -74,3 +74,12 @@ def remove_keys(root: Path, keys: list[str]) -> None:
         if not any(line.strip() and _same_key(line, key) for key in keys)
     ]
     path.write_text("".join(line + "\n" for line in lines))
+
+
+def netns(container: local.LocalInstance) -> str | None:
+    """The container's network namespace (``ip netns`` name), where its security groups'
+    ingress rules are enforced; ``None`` while containers share the host's network.
+
+    TODO(lead, after merging `net`): the body becomes ``return container.netns``.
+    """
+    return None
