@@ -42,6 +42,7 @@ from bakeansible.builders.tencentcloud.steps.run_instance import StepRunInstance
 from bakeansible.builders.tencentcloud.steps.security_group import StepConfigSecurityGroup
 from bakeansible.builders.tencentcloud.steps.share_image import StepShareImage
 from bakeansible.builders.tencentcloud.steps.source_image import StepCheckSourceImage
+from bakeansible.builders.tencentcloud.steps.ssh_ingress import StepAllowSsh
 from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
 from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
 from bakeansible.config.model import BuildSpec, ProvisionerSpec
@@ -163,7 +164,6 @@ class TencentCvmBuilder:
     def steps(self) -> list[Step[Any]]:
         c = self.config
         region = self._access.region if self._access else c.region
-        endpoint = self._access.cvm_endpoint if self._access else c.cvm_api_endpoint()
         steps: list[Step[Any]] = [StepAssumeRole(*role)] if (role := self.role()) else []
         steps += [
             StepPreValidate(c.image_name, c.zone, c.copy_regions(region), c.instance_type),
@@ -176,17 +176,13 @@ class TencentCvmBuilder:
             ),
             StepConfigVpc(c.vpc_id, self.name(c.vpc_name), c.cidr_block),
             StepConfigSubnet(c.subnet_id, self.name(c.subnet_name), c.subnect_cidr_block, c.zone),
-            StepConfigSecurityGroup(
-                c.security_group_id,
-                self.name(c.security_group_name),
-                c.temporary_security_group_source_cidrs,
-                c.ssh_port,
-                endpoint,
-                c.associate_public_ip_address and not c.ssh_private_ip,
-            ),
+            StepConfigSecurityGroup(c.security_group_id, self.name(c.security_group_name)),
             StepRunInstance(c, self.name(c.instance_name)),
         ]
         if c.communicator == "ssh":
+            if not c.security_group_id:
+                over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
+                steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
             connect = StepConnectSsh(c.ssh_timeout)
             steps += [connect, StepProvision(connect, self.provisioners)]
             if c.ssh_clear_authorized_keys:
