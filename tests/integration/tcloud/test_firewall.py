@@ -23,6 +23,9 @@ from typing import Any
 
 import pytest
 
+from bakeansible.communicators.ssh import wait_for_ssh
+from bakeansible.errors import WaitTimeout
+from bakeansible.pipeline.context import BuildContext, SshTarget
 from bakeansible.testing.tcloud.firewall import TABLE, enforce
 
 PORTS = (2222, 2223)
@@ -210,6 +213,12 @@ def test_ingress_rules_in_a_real_namespace(netns: Netns, listener: None) -> None
     # connections (their replies are established traffic) still work.
     enforce(n.name, [])
     assert not tcp(n, a, 2222) and not ping(n, a)
+    # bake's SSH wait says what a silent drop means.
+    target = SshTarget(host=n.address, port=2222, user="root", password="unused")
+    with pytest.raises(WaitTimeout) as timed_out:
+        wait_for_ssh(BuildContext(build_id="fw", build_name="fw", builder_type="test"), target, 1)
+    assert "TimeoutError" in timed_out.value.message
+    assert "security group drops it" in (timed_out.value.hint or "")
     inside = subprocess.run(
         ["ip", "netns", "exec", n.name, sys.executable, "-c",
          "import socket; s = socket.create_connection(('127.0.0.1', 2222), 2); print(s.recv(2))"],
