@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.steps.ssh_ingress import local_address_towards
 from bakeansible.errors import WaitTimeout
 from bakeansible.pipeline.journal import Journal
@@ -62,15 +63,20 @@ def test_security_groups_decide_whether_bake_gets_in(
     finally:
         retry_in_use(lambda: call(vpc, "DeleteSecurityGroup", SecurityGroupId=group))
 
-    ctx, ui, error = build(emu, journal)
+    # While the instance (and its network) exists: the address bake connects from.
+    source: list[str | None] = []
+
+    def note_source(ctx: TencentContext) -> None:
+        assert ctx.ssh is not None
+        source.append(local_address_towards(ctx.ssh.host))
+
+    ctx, ui, error = build(emu, journal, when=("Connected to SSH!", note_source))
     try:
         assert error is None, ui.text()
-        assert "Connected to SSH!" in ui.text()
         allowed = re.search(r"Securitygroup policies created: SSH \(22/tcp\) from (\S+)", ui.text())
         assert allowed, ui.text()
-        assert ctx.ssh is not None
-        # The instance's own address is not the host's: bake's rule names the host's end.
-        assert allowed[1] == f"{local_address_towards(ctx.ssh.host)}/32" != "127.0.0.1/32"
+        # The host's end of the instance's veth pair, not the address bake calls the API from.
+        assert source and allowed[1] == f"{source[0]}/32" != "127.0.0.1/32", (source, ui.text())
     finally:
         keep_nothing(emu, ctx)
     assert journal.open_resources() == []
