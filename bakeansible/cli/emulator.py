@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -48,6 +50,7 @@ def command(
         launch=5, stop=3, start=3, terminate=5, release=10, image=10, sync=10
     )
     sid, skey = secret_id or DEFAULT_SECRET_ID, secret_key or DEFAULT_SECRET_KEY
+    show_emulator_log()
     try:
         emu = TencentEmulator(sid, skey, data_dir=data_dir, delays=delays, port=port).start()
     except OSError as exc:
@@ -86,3 +89,19 @@ def command(
             hint="Kill the processes, unmount the mounts and delete the directory by hand.",
         )
     click.echo("Emulator stopped; nothing left behind.")
+
+
+def show_emulator_log() -> None:
+    """The emulator's own log (instances booting, waiting for a base, failing) on stderr.
+
+    ``BAKE_LOG=1`` already sends every record to stderr; a second handler would repeat them.
+    """
+    if os.environ.get("BAKE_LOG"):
+        return
+    logger = logging.getLogger("bakeansible.testing.tcloud")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)

@@ -146,10 +146,14 @@ def wait_for_ssh(ctx: BuildContext, target: SshTarget, timeout: float) -> SshCom
             return comm
         log.debug("SSH to %s:%s not ready: %s", target.host, target.port, last)
         if time.monotonic() >= deadline:
+            hint = "Check that sshd starts in the image and that the key or password is right."
+            if last.startswith("TimeoutError"):
+                # Unanswered, not refused: something on the way drops the packets.
+                hint = (
+                    f"The connection timed out: a firewall or security group drops it. Check "
+                    f"that TCP {target.port} is allowed from this machine."
+                )
             raise WaitTimeout(
-                f"SSH on {target.user}@{target.host}:{target.port}",
-                timeout,
-                last,
-                hint="Check that sshd starts in the image and that the key or password is right.",
+                f"SSH on {target.user}@{target.host}:{target.port}", timeout, last, hint=hint
             )
         ctx.sleep(0.5)

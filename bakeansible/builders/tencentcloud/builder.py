@@ -38,6 +38,7 @@ from bakeansible.builders.tencentcloud.steps.run_instance import StepRunInstance
 from bakeansible.builders.tencentcloud.steps.security_group import StepConfigSecurityGroup
 from bakeansible.builders.tencentcloud.steps.share_image import StepShareImage
 from bakeansible.builders.tencentcloud.steps.source_image import StepCheckSourceImage
+from bakeansible.builders.tencentcloud.steps.ssh_ingress import StepAllowSsh
 from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
 from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
 from bakeansible.config.model import BuildSpec
@@ -132,7 +133,7 @@ class TencentCvmBuilder:
     def steps(self, ctx: TencentContext) -> list[Step[Any]]:
         c = self.config
         assert ctx.access is not None, "new_context resolves the access settings"
-        region, endpoint = ctx.access.region, ctx.access.cvm_endpoint
+        region = ctx.access.region
 
         def name(configured: str) -> str:
             """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
@@ -150,17 +151,13 @@ class TencentCvmBuilder:
             ),
             StepConfigVpc(c.vpc_id, name(c.vpc_name), c.cidr_block),
             StepConfigSubnet(c.subnet_id, name(c.subnet_name), c.subnet_cidr_block, c.zone),
-            StepConfigSecurityGroup(
-                c.security_group_id,
-                name(c.security_group_name),
-                c.temporary_security_group_source_cidrs,
-                c.ssh_port,
-                endpoint,
-                c.associate_public_ip_address and not c.ssh_private_ip,
-            ),
+            StepConfigSecurityGroup(c.security_group_id, name(c.security_group_name)),
             StepRunInstance(c, name(c.instance_name)),
         ]
         if c.communicator == "ssh":
+            if not c.security_group_id:
+                over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
+                steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
             connect = StepConnectSsh(c.ssh_timeout)
             steps += [connect, StepProvision(connect, self.provisioners)]
             if c.ssh_clear_authorized_keys:

@@ -170,8 +170,9 @@ class TencentCvmConfig:
         300.0, doc="How long one API call may keep retrying throttling and transient errors."
     )
     temporary_security_group_source_cidrs: tuple[str, ...] = opt(
-        factory=tuple, doc="Sources allowed to reach SSH; default: the address bake sees itself "
-        "as (the VPC CIDR without a public address), else 0.0.0.0/0 with a warning.",
+        factory=tuple, doc="Sources allowed to reach SSH; default: the address bake connects to "
+        "the instance from (the VPC CIDR over the private address), else 0.0.0.0/0 with a "
+        "warning.",
     )  # fmt: skip
     max_build_time: float = opt(
         7200.0, doc="Upper bound of the build; sets the bake:expires-at tag on every resource."

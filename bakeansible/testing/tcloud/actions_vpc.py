@@ -67,6 +67,8 @@ def vpc_view(vpc: Vpc) -> dict[str, Any]:
         "DomainName": vpc.domain_name,
         "TagSet": list(vpc.tags),
         "AssistantCidrSet": [],
+        "EnableRouteVpcPublish": False,
+        "Ipv6CidrBlockSet": [],
     }
 
 
@@ -382,10 +384,19 @@ def create_security_group_policies(call: Call) -> dict[str, Any]:
             "InvalidParameterValue.Range",
             f"Version {policy_set['Version']} is stale; the current version is {sg.version}.",
         )
-    sg.ingress.extend(ingress)
-    sg.egress.extend(egress)
+    raw = policy_set.get("Ingress") or policy_set.get("Egress") or []
+    given = [x["PolicyIndex"] for x in raw if "PolicyIndex" in x]
+    if given and (len(set(given)) > 1 or len(given) != len(raw)):
+        raise invalid_value("PolicyIndex", "must be the same in every policy of the request")
+    target = sg.ingress if ingress else sg.egress
+    # PolicyIndex inserts before that policy (0: first); without it, policies go last.
+    at = given[0] if given else len(target)
+    if not 0 <= at <= len(target):
+        raise invalid_value("PolicyIndex", f"must be between 0 and {len(target)}")
+    target[at:at] = ingress or egress
     sg.version += 1
     sg.updated = vpc_now()
+    call.cloud.security_group_changed(call.region, sg.id)
     return {}
 
 

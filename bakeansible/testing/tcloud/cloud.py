@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bakeansible.builders.local import rootfs
-from bakeansible.builders.local.instance import unmount
+from bakeansible.builders.local.instance import LocalInstance, unmount
+from bakeansible.errors import BakeError
+from bakeansible.testing.tcloud import firewall
 from bakeansible.testing.tcloud import instances as containers
+from bakeansible.testing.tcloud.bases import debian_base
 from bakeansible.testing.tcloud.catalog import REGIONS
 from bakeansible.testing.tcloud.errors import ApiError
 from bakeansible.testing.tcloud.faults import Faults
@@ -124,13 +126,13 @@ class Cloud:
     def has_root(self, image: Image) -> bool:
         return bool(image.layers or image.base_root or image.suite or image.id in self.image_roots)
 
-    def _base_root(self, image: Image) -> str:
+    def _base_root(self, image: Image, instance_id: str) -> str:
         if image.base_root:
             return image.base_root
         if image.id in self.image_roots:
             return str(self.image_roots[image.id])
         assert image.suite is not None
-        return str(rootfs.ensure_base_rootfs(image.suite, cancel=self.closing))
+        return str(debian_base(image.suite, instance_id, self.closing))
 
     # Instances ----------------------------------------------------------------------------
 
@@ -156,7 +158,7 @@ class Cloud:
         container = None
         if error is None:
             try:
-                base = self._base_root(image)
+                base = self._base_root(image, inst.id)
                 inst.base_root = base
                 container = containers.start(
                     self.layers.lower_dirs(inst.layers, base),
@@ -165,9 +167,14 @@ class Cloud:
                     authorized_keys=keys,
                     password=inst.password,
                 )
+                # Filtered before it is RUNNING: no client ever sees it unprotected.
+                self._enforce(region, inst, container)
             except Exception as exc:
                 log.warning("instance %s failed to boot: %s", inst.id, exc)
                 error = f"The instance failed to start: {exc}"
+                if container is not None:
+                    container.destroy()
+                    container = None
         self.sleep(self.delays.launch - (time.monotonic() - started))
         with self.lock:
             if self.closing.is_set() or inst.id not in region.instances:
@@ -216,8 +223,43 @@ class Cloud:
             return
         if on:
             containers.power_on(inst.container)
+            if (region := self._region_of(inst)) is not None:
+                self._enforce(region, inst, inst.container)
         else:
             containers.power_off(inst.container)
+
+    def _region_of(self, inst: Instance) -> RegionState | None:
+        with self.lock:
+            found = [r for r in self.regions.values() if r.instances.get(inst.id) is inst]
+        return found[0] if found else None
+
+    # Security groups ----------------------------------------------------------------------
+
+    def _enforce(self, region: RegionState, inst: Instance, container: LocalInstance) -> None:
+        """Load the ingress policies of the instance's groups, in order, into its namespace.
+
+        An instance without a security group is not filtered.
+        """
+        if not inst.security_group_ids:
+            return
+        with self.lock:
+            policies = [
+                dict(policy)
+                for group_id in inst.security_group_ids
+                if (group := region.security_groups.get(group_id)) is not None
+                for policy in group.ingress
+            ]
+        firewall.enforce(containers.netns(container), policies)
+
+    def security_group_changed(self, region: RegionState, group_id: str) -> None:
+        """Apply a group's new policies to every running instance that uses it."""
+        for inst in region.live_instances_using("security_group_ids", group_id):
+            if inst.container is None:
+                continue
+            try:
+                self._enforce(region, inst, inst.container)
+            except BakeError as exc:
+                log.error("%s: the rules of %s are not enforced: %s", inst.id, group_id, exc)
 
     def rekey(
         self, inst: Instance, operation: str, request_id: str, keys: dict[str, str], add: bool

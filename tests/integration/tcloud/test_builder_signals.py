@@ -33,6 +33,7 @@ STEP_HEADERS = {
     "subnet": "Trying to create a new subnet...",
     "security-group": "Trying to create a new securitygroup...",
     "run-instance": "Trying to create a new instance...",
+    "allow-ssh": "Trying to create securitygroup policies...",
     "connect-ssh": "Waiting for SSH to become available...",
     "provision": "Provisioning with shell script",
     "detach-key-pair": "Trying to detach keypair...",

@@ -113,3 +113,36 @@ def test_default_network_is_not_a_leak(slow_emu: TencentEmulator) -> None:
     assert default["VpcSet"][0]["VpcName"] == "Default-VPC"
     call(cvm, "TerminateInstances", InstanceIds=[instance_id])
     _until(lambda: _describe(emu, instance_id) is None)
+
+
+def test_documented_always_present_fields(slow_emu: TencentEmulator) -> None:
+    """Fields the API documents as always present are there, typed as the SDK's models say."""
+    from tencentcloud.cvm.v20170312 import models as cvm_models
+    from tencentcloud.vpc.v20170312 import models as vpc_models
+
+    emu, cvm, vpc = slow_emu, slow_emu.cvm_client(), slow_emu.vpc_client()
+    created = call(vpc, "CreateVpc", VpcName="v", CidrBlock="10.0.0.0/16")["Vpc"]
+    described = call(vpc, "DescribeVpcs", VpcIds=[created["VpcId"]])["VpcSet"][0]
+    for view in (created, described):
+        assert view["EnableRouteVpcPublish"] is False
+        assert view["Ipv6CidrBlockSet"] == []
+    typed_vpc = vpc.DescribeVpcs(vpc_models.DescribeVpcsRequest()).VpcSet[0]
+    assert typed_vpc.EnableRouteVpcPublish is False and typed_vpc.Ipv6CidrBlockSet == []
+    call(vpc, "DeleteVpc", VpcId=created["VpcId"])
+
+    emu.faults.fail_launch()
+    instance_id = call(
+        cvm, "RunInstances", ImageId="img-eb30mz89", Placement={"Zone": "ap-guangzhou-3"}
+    )["InstanceIdSet"][0]
+    raw = _until(lambda: _describe(emu, instance_id))
+    assert raw["DisasterRecoverGroupIds"] == []
+    assert raw["SystemDisk"]["Encrypt"] is False
+    assert raw["SystemDisk"]["KmsKeyId"] == ""
+    request = cvm_models.DescribeInstancesRequest()
+    request.InstanceIds = [instance_id]
+    typed = cvm.DescribeInstances(request).InstanceSet[0]
+    assert typed.DisasterRecoverGroupIds == []
+    assert typed.SystemDisk.Encrypt is False and typed.SystemDisk.KmsKeyId == ""
+    _until(lambda: (i := _describe(emu, instance_id)) and i["InstanceState"] != "PENDING")
+    call(cvm, "TerminateInstances", InstanceIds=[instance_id])
+    _until(lambda: _describe(emu, instance_id) is None)

@@ -156,6 +156,37 @@ def test_security_group_policies(emu: TencentEmulator) -> None:
         ("TCP", "22", 1),
     ]
     assert policies["SecurityGroupPolicySet"]["Version"] == "3"
+    # PolicyIndex inserts before that policy (first match wins, so order matters).
+    call(
+        vpc,
+        "CreateSecurityGroupPolicies",
+        SecurityGroupId=sg_id,
+        SecurityGroupPolicySet={
+            "Ingress": [
+                {"PolicyIndex": 1, "Protocol": "UDP", "Port": "53", "CidrBlock": "10.0.0.0/8",
+                 "Action": "DROP"},
+                {"PolicyIndex": 1, "Protocol": "ICMP", "CidrBlock": "10.0.0.0/8",
+                 "Action": "DROP"},
+            ]
+        },
+    )  # fmt: skip
+    ingress = call(vpc, "DescribeSecurityGroupPolicies", SecurityGroupId=sg_id)[
+        "SecurityGroupPolicySet"
+    ]["Ingress"]
+    assert [(p["Protocol"], p["PolicyIndex"]) for p in ingress] == [
+        ("ALL", 0), ("UDP", 1), ("ICMP", 2), ("TCP", 3),
+    ]  # fmt: skip
+    for index in ([0, 1], [9]):
+        bad_index = api_error(
+            vpc,
+            "CreateSecurityGroupPolicies",
+            SecurityGroupId=sg_id,
+            SecurityGroupPolicySet={
+                "Ingress": [{"PolicyIndex": i, "CidrBlock": "10.0.0.0/8", "Action": "DROP"}
+                            for i in index]
+            },
+        )  # fmt: skip
+        assert bad_index.code == "InvalidParameterValue"
     bad = api_error(
         vpc,
         "CreateSecurityGroupPolicies",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 from pathlib import Path
 from types import SimpleNamespace as NS
 
@@ -14,8 +15,11 @@ from bakeansible.builders.tencentcloud.steps.create_image import (
     artifact_id,
 )
 from bakeansible.builders.tencentcloud.steps.run_instance import StepRunInstance, host_name_for
-from bakeansible.builders.tencentcloud.steps.security_group import default_source_cidrs
 from bakeansible.builders.tencentcloud.steps.source_image import literal_fragment
+from bakeansible.builders.tencentcloud.steps.ssh_ingress import (
+    default_source_cidrs,
+    local_address_towards,
+)
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.step import Outcome
 from tests.unit.tencentcloud.test_client import Reply, client_with
@@ -133,10 +137,16 @@ def test_cleanup_messages_say_why() -> None:
 
 
 def test_default_ssh_source() -> None:
-    assert default_source_cidrs("http://127.0.0.1:9", True, "10.0.0.0/16") == (
-        ["127.0.0.1/32"],
-        None,
-    )
-    assert default_source_cidrs("", False, "10.0.0.0/16") == (["10.0.0.0/16"], None)
-    cidrs, warning = default_source_cidrs("nonexistent.invalid", True, "")
+    # A private address is reached directly: it sees the local address on that route.
+    assert default_source_cidrs("127.0.0.1", 22, True, "10.0.0.0/16") == (["127.0.0.1/32"], None)
+    assert default_source_cidrs("10.0.0.9", 22, False, "10.0.0.0/16") == (["10.0.0.0/16"], None)
+    cidrs, warning = default_source_cidrs("nonexistent.invalid", 22, True, "")
     assert cidrs == ["0.0.0.0/0"] and warning and "temporary_security_group_source_cidrs" in warning
+    # A public address: our own address if it is public, else (behind NAT) 0.0.0.0/0 and a
+    # warning.
+    source = local_address_towards("1.1.1.1")
+    cidrs, warning = default_source_cidrs("1.1.1.1", 22, True, "")
+    if source and ipaddress.ip_address(source).is_global:
+        assert (cidrs, warning) == ([f"{source}/32"], None)
+    else:
+        assert cidrs == ["0.0.0.0/0"] and warning
