@@ -23,6 +23,7 @@ _DELETERS: dict[str, Deleter] = {}
 _PROVIDERS = {
     "local": "bakeansible.builders.local.resources",
     "tencent": "bakeansible.builders.tencentcloud.resources",
+    "ansible": "bakeansible.provisioners.galaxy",
 }
 
 

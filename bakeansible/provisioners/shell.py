@@ -49,6 +49,12 @@ class ShellProvisioner:
                     f"Shell provisioner environment_vars entry {pair!r} is not KEY=VALUE."
                 )
 
+    def prepare(self, ctx: BuildContext) -> None:
+        """Nothing to fetch: scripts are read when they run."""
+
+    def release(self, ctx: BuildContext) -> None:
+        """Nothing to remove."""
+
     def _env_prefix(self, ctx: BuildContext) -> str:
         pairs = [
             ("PACKER_BUILD_NAME", ctx.build_name),

@@ -24,12 +24,18 @@ from bakeansible.builders.local.steps import (
     StepSnapshot,
     StepWaitBoot,
 )
+from bakeansible.communicators.agent import require_agent
 from bakeansible.config.model import BuildSpec, ProvisionerSpec
 from bakeansible.errors import PreflightError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
 from bakeansible.procs import require_tools
-from bakeansible.provisioners.run import StepConnectSsh, StepProvision, make_provisioners
+from bakeansible.provisioners.run import (
+    StepConnectSsh,
+    StepPrepareProvisioners,
+    StepProvision,
+    make_provisioners,
+)
 
 
 class LocalBuilder:
@@ -82,6 +88,8 @@ class LocalBuilder:
                 f"Image {self.image_path} already exists.",
                 hint="Use -force to replace it, or choose another image_name / --image-name.",
             )
+        if self.config.ssh_agent_auth:
+            require_agent(f"Build {self.spec.name}")
         for prov in self.provisioners:
             prov.validate()
 
@@ -104,10 +112,11 @@ class LocalBuilder:
     def steps(self) -> list[Step[Any]]:
         connect = StepConnectSsh(self.config.ssh_timeout)
         return [
+            StepPrepareProvisioners(self.provisioners),
             StepRemoveExistingImage(self.image_path),
             StepPrepareSource(self.config, self.project_dir),
             StepCreateWorkdir(),
-            StepCreateKeyPair(),
+            StepCreateKeyPair(self.config.ssh_agent_auth),
             StepMountRootfs(self.config),
             StepBootContainer(self.config),
             connect,

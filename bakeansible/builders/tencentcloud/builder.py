@@ -44,11 +44,17 @@ from bakeansible.builders.tencentcloud.steps.share_image import StepShareImage
 from bakeansible.builders.tencentcloud.steps.source_image import StepCheckSourceImage
 from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
 from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
+from bakeansible.communicators.agent import require_agent
 from bakeansible.config.model import BuildSpec, ProvisionerSpec
 from bakeansible.errors import ConfigError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
-from bakeansible.provisioners.run import StepConnectSsh, StepProvision, make_provisioners
+from bakeansible.provisioners.run import (
+    StepConnectSsh,
+    StepPrepareProvisioners,
+    StepProvision,
+    make_provisioners,
+)
 
 
 class TencentCvmBuilder:
@@ -108,6 +114,8 @@ class TencentCvmBuilder:
         if issues:
             raise ConfigError(issues, hint=f"Fix the {self.type_name} options of {self.spec.name}.")
         self._access, self._creds = access, creds
+        if c.ssh_agent_auth and c.communicator == "ssh":
+            require_agent(f"Build {self.spec.name}")
         for prov in self.provisioners:
             prov.validate()
 
@@ -164,7 +172,11 @@ class TencentCvmBuilder:
         c = self.config
         region = self._access.region if self._access else c.region
         endpoint = self._access.cvm_endpoint if self._access else c.cvm_api_endpoint()
-        steps: list[Step[Any]] = [StepAssumeRole(*role)] if (role := self.role()) else []
+        steps: list[Step[Any]] = []
+        if c.communicator == "ssh":
+            steps.append(StepPrepareProvisioners(self.provisioners))
+        if role := self.role():
+            steps.append(StepAssumeRole(*role))
         steps += [
             StepPreValidate(c.image_name, c.zone, c.copy_regions(region), c.instance_type),
             StepCheckSourceImage(c.source_image_id, c.source_image_name),
@@ -173,6 +185,7 @@ class TencentCvmBuilder:
                 c.ssh_keypair_name,
                 c.ssh_private_key_file,
                 c.ssh_password,
+                c.ssh_agent_auth,
             ),
             StepConfigVpc(c.vpc_id, self.name(c.vpc_name), c.cidr_block),
             StepConfigSubnet(c.subnet_id, self.name(c.subnet_name), c.subnect_cidr_block, c.zone),
