@@ -26,6 +26,7 @@ def command(
     except_: tuple[str, ...],
 ) -> None:
     """Check TEMPLATE (default ./bake.yml): syntax, variables, builds and every option."""
+    from bakeansible.communicators.agent import check_agent_builds
     from bakeansible.config.load import check_syntax, load_template
 
     if syntax_only:
@@ -35,6 +36,7 @@ def command(
     loaded = load_template(
         template, var_args=var_args, var_files=var_files, only=only, except_=except_
     )
+    check_agent_builds(loaded.builds)
     for note in loaded.notes:
         click.echo(f"Note: {note}", err=True)
     click.echo("The configuration is valid.")

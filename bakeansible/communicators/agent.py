@@ -11,10 +11,14 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bakeansible.errors import PreflightError
+
+if TYPE_CHECKING:
+    from bakeansible.config.model import BuildSpec
 
 HINT = (
     "Start an agent and add the key the instance accepts: eval $(ssh-agent) && ssh-add KEYFILE; "
@@ -92,3 +96,12 @@ def require_agent(what: str) -> None:
     problem = agent_problem()
     if problem is not None:
         raise PreflightError(f"{what}: ssh_agent_auth is set, but {problem}.", hint=HINT)
+
+
+def check_agent_builds(builds: Iterable[BuildSpec]) -> None:
+    """``bake validate``: refuse builds with ssh_agent_auth when no usable agent is reachable."""
+    wanting = [b.name for b in builds if getattr(b.config, "ssh_agent_auth", False)]
+    problem = agent_problem() if wanting else None
+    if problem is not None:
+        names = ", ".join(wanting)
+        raise PreflightError(f"Build(s) {names}: ssh_agent_auth is set, but {problem}.", hint=HINT)

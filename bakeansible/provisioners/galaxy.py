@@ -135,7 +135,12 @@ def install_requirements(
         runs.append(("collection", collections_dir))
     for kind, target in runs:
         target.mkdir(parents=True, exist_ok=True)
-        argv = [options.command, kind, "install", "-r", str(req.path), "-p", str(target), *flags]
+        # The collections path in the environment keeps ansible-galaxy from warning that
+        # the target is not one of Ansible's configured paths.
+        argv = [
+            "env", f"ANSIBLE_COLLECTIONS_PATH={target}", "ANSIBLE_NOCOLOR=1",
+            options.command, kind, "install", "-r", str(req.path), "-p", str(target), *flags,
+        ]  # fmt: skip
         try:
             run_cancellable(
                 argv,
