@@ -70,3 +70,10 @@ class ShellConfig:
     )
     inline_shebang: str = opt("/bin/sh -e", doc="Interpreter of the inline commands.")
     remote_folder: str = opt("/tmp", doc="Where scripts are uploaded.")
+
+    def __post_init__(self) -> None:
+        from bakeansible.provisioners.inventory import template_problems
+
+        problems = template_problems(self.execute_command, names=("Path", "Vars"))
+        if problems:
+            raise ValueError("execute_command: " + "; ".join(problems))

@@ -1,5 +1,7 @@
 """``inventory_file_template``: Packer's inventory line template, rendered into an INI inventory.
 
+The ``{{ .Name }}`` renderer here also serves the shell provisioner's ``execute_command``.
+
 As in Packer, the template is one host line (``{{ .HostAlias }} ansible_host={{ .Host }} ...``);
 the file holds that line, then ``[group]`` and the line again for each of ``groups``, then an
 empty ``[group]`` for each of ``empty_groups``. bake adds an ``[all:vars]`` section with the SSH
@@ -9,7 +11,7 @@ settings it needs (key file, SSH options), which host variables of the template 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 # The variables a template can use, as Packer names them.
 VARIABLES = {
@@ -27,7 +29,7 @@ _EXPR = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _REF = re.compile(r"\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*")
 
 
-def template_problems(template: str) -> list[str]:
+def template_problems(template: str, names: Collection[str] = tuple(VARIABLES)) -> list[str]:
     """What is wrong in ``template``: expressions other than ``{{ .Name }}`` of a known name."""
     problems = []
     for match in _EXPR.finditer(template):
@@ -35,25 +37,28 @@ def template_problems(template: str) -> list[str]:
         if ref is None:
             problems.append(
                 f"`{match.group(0)}` is not supported: use {{{{ .Name }}}} with one of "
-                + ", ".join(VARIABLES)
+                + ", ".join(names)
             )
-        elif ref.group(1) not in VARIABLES:
-            problems.append(
-                f"unknown variable `.{ref.group(1)}`; known: " + ", ".join(VARIABLES)
-            )
+        elif ref.group(1) not in names:
+            problems.append(f"unknown variable `.{ref.group(1)}`; known: " + ", ".join(names))
     return problems
 
 
-def render_host_line(template: str, values: Mapping[str, object]) -> str:
+def render_references(template: str, values: Mapping[str, object]) -> str:
     """The template with each ``{{ .Name }}`` replaced (validated before: names are known)."""
 
     def value(match: re.Match[str]) -> str:
         ref = _REF.fullmatch(match.group(1))
         if ref is None or ref.group(1) not in values:
-            raise ValueError(f"inventory_file_template: cannot render {match.group(0)}")
+            raise ValueError(f"cannot render {match.group(0)}")
         return str(values[ref.group(1)])
 
-    line = _EXPR.sub(value, template)
+    return _EXPR.sub(value, template)
+
+
+def render_host_line(template: str, values: Mapping[str, object]) -> str:
+    """The inventory template rendered, ending with a newline."""
+    line = render_references(template, values)
     return line if line.endswith("\n") else line + "\n"
 
 

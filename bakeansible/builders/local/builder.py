@@ -76,6 +76,13 @@ class LocalBuilder:
         if not rootfs.is_tarball(self.config.source):
             rootfs.parse_debian_source(self.config.source)
             tools.append("mmdebstrap")
+            if self.config.ssh_username != "root":
+                raise PreflightError(
+                    f"ssh_username {self.config.ssh_username!r}: the Debian base has no user "
+                    "but root.",
+                    hint="Log in as root (the default), or bake an image that creates the user "
+                    "and use it as source (a chained build).",
+                )
         else:
             src = Path(self.config.source).expanduser()
             src = src if src.is_absolute() else self.project_dir / src

@@ -156,6 +156,12 @@ class StepMountRootfs(Step[LocalContext]):
         self.rid = ctx.record_intent("local.mount", path=str(ctx.root))
         instance.mount_overlay(ctx.lower, ctx.workdir / "upper", ctx.workdir / "work", ctx.root)
         ctx.record_created(self.rid, str(ctx.root))
+        if not instance.has_user(ctx.root, self.config.ssh_username):
+            raise StepError(
+                f"ssh_username {self.config.ssh_username!r} does not exist in the source image "
+                f"{self.config.source}.",
+                hint="Create the user in the build that made the source image, or log in as root.",
+            )
         instance.prepare_root(
             ctx.root,
             address=ctx.address,
