@@ -58,7 +58,7 @@ def test_agent_auth_with_existing_key_pair(
                 "instance_type": "S5.MEDIUM2", "associate_public_ip_address": True,
                 "source_image_id": DEBIAN_12_IMAGE_ID, "ssh_username": "root",
                 "image_name": "agent-v1", "ssh_keypair_name": key.KeyId,
-                "ssh_agent_auth": True,
+                "ssh_agent_auth": True, "ssh_timeout": "60s",
             }],
             "provisioners": [
                 {"type": "shell", "inline": ["test -f /root/.ssh/authorized_keys"]},
