@@ -27,6 +27,7 @@ def command(
 ) -> None:
     """Check TEMPLATE (default ./bake.yml): syntax, variables, builds and every option, and
     what each build takes from the environment (credentials, region), without a network call."""
+    from bakeansible.communicators.agent import check_agent_builds
     from bakeansible.config.load import check_syntax, load_template
     from bakeansible.secrets import process_masker
 
@@ -47,6 +48,7 @@ def command(
         masker.add(secret)
     for warning in loaded.warnings:
         click.echo(masker.mask(f"Warning: {warning}"), err=True)
+    check_agent_builds(loaded.builds)
     for note in loaded.notes:
         click.echo(masker.mask(f"Note: {note}"), err=True)
     click.echo("The configuration is valid.")

@@ -37,7 +37,8 @@ class SshCommunicator:
         client = paramiko.SSHClient()
         # The instance is ours and brand new: its host key cannot be known in advance.
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        pkey = _load_key(self.target.private_key_path) if self.target.private_key_path else None
+        path = self.target.private_key_path
+        pkey = _load_key(path) if path and not self.target.use_agent else None
         client.connect(
             self.target.host,
             port=self.target.port,
@@ -47,7 +48,7 @@ class SshCommunicator:
             timeout=self.connect_timeout,
             banner_timeout=self.connect_timeout,
             auth_timeout=self.connect_timeout,
-            allow_agent=False,
+            allow_agent=self.target.use_agent,
             look_for_keys=False,
         )
         self._client = client

@@ -30,6 +30,8 @@ class SshTarget:
     user: str
     private_key_path: Path | None = None
     password: str | None = None
+    # ssh_agent_auth: log in with the keys of SSH_AUTH_SOCK (no key file is passed).
+    use_agent: bool = False
 
 
 @dataclass

@@ -58,6 +58,12 @@ class Provisioner(Protocol):
     def validate(self) -> None:
         """Check inputs (files exist, playbook parses) before any side effect; raise BakeError."""
 
+    def prepare(self, ctx: BuildContext) -> None:
+        """Fetch what the run needs on the host (galaxy_file), before any instance exists."""
+
+    def release(self, ctx: BuildContext) -> None:
+        """Remove what prepare() created; never raises."""
+
     def provision(self, ctx: BuildContext, comm: SshCommunicator, deadline: float | None) -> None:
         """Configure the instance; ``deadline`` is a time.monotonic() bound for this attempt."""
 

@@ -24,6 +24,7 @@ _PROVIDERS = {
     "host": "bakeansible.pipeline.host",
     "local": "bakeansible.builders.local.resources",
     "tencent": "bakeansible.builders.tencentcloud.resources",
+    "ansible": "bakeansible.provisioners.galaxy",
 }
 
 

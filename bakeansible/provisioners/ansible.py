@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,18 +21,32 @@ import yaml
 from bakeansible.communicators.ssh import SshCommunicator
 from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled, StepError, WaitTimeout
-from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.context import BuildContext, SshTarget
 from bakeansible.pipeline.host import MARKER, kill_build_processes, of_build
 from bakeansible.pipeline.journal import process_start_time
 from bakeansible.procs import require_tools
 from bakeansible.provisioners.commands import command_path_env, find_ansible_command
 from bakeansible.provisioners.config import AnsibleConfig
-from bakeansible.provisioners.playbook import check_playbook, default_roles_paths
+from bakeansible.provisioners.galaxy import (
+    JOURNAL_KIND,
+    GalaxyOptions,
+    Requirements,
+    find_galaxy_command,
+    install_requirements,
+    read_requirements,
+)
+from bakeansible.provisioners.inventory import render_host_line, render_ini_inventory
+from bakeansible.provisioners.playbook import (
+    check_playbook,
+    project_roles_paths,
+    system_roles_paths,
+)
 
 SSH_ARGS = (
     "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes "
     "-o ControlMaster=auto -o ControlPersist=60s"
 )
+DEFAULT_COLLECTIONS_PATHS = ("~/.ansible/collections", "/usr/share/ansible/collections")
 
 
 @dataclass
@@ -76,22 +91,95 @@ class AnsibleProvisioner:
         self.project_dir = project_dir
         path = Path(self.config.playbook_file).expanduser()
         self.playbook = (path if path.is_absolute() else project_dir / path).resolve()
+        # Set by prepare() when galaxy_file is installed into the build's own directory.
+        self.galaxy_dir: Path | None = None
+        self._galaxy_rid: int | None = None
+
+    def _path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return (path if path.is_absolute() else self.project_dir / path).resolve()
+
+    def _paths(self, value: str) -> list[str]:
+        return [str(self._path(p)) for p in value.split(":") if p]
 
     def describe(self) -> str:
         return f"Provisioning with Ansible: {self.playbook}"
 
     def roles_path(self) -> list[str]:
-        extra = [p for p in self.config.roles_path.split(":") if p]
-        extra = [str((self.project_dir / p).resolve()) for p in extra]
-        return [*extra, *default_roles_paths(self.playbook, self.project_dir)]
+        """roles_path, the project's roles, the galaxy_file roles, then Ansible's defaults."""
+        galaxy = [str(self.galaxy_dir / "roles")] if self.galaxy_dir else []
+        paths = [
+            *self._paths(self.config.roles_path),
+            *project_roles_paths(self.playbook, self.project_dir),
+            *galaxy,
+            *system_roles_paths(),
+        ]
+        return list(dict.fromkeys(paths))
+
+    def collections_path(self) -> list[str]:
+        """collections_path, the galaxy_file collections, then Ansible's defaults."""
+        galaxy = [str(self.galaxy_dir / "collections")] if self.galaxy_dir else []
+        defaults = [str(Path(p).expanduser()) for p in DEFAULT_COLLECTIONS_PATHS]
+        return list(dict.fromkeys([*self._paths(self.config.collections_path), *galaxy, *defaults]))
+
+    def requirements(self) -> Requirements | None:
+        """The parsed galaxy_file, or None without one; raises BakeError if unreadable."""
+        if not self.config.galaxy_file:
+            return None
+        return read_requirements(self._path(self.config.galaxy_file))
 
     def validate(self) -> None:
         find_ansible_command("ansible-playbook")
         require_tools("ssh")  # Ansible's ssh connection
-        check_playbook(self.playbook, self.roles_path())
+        req = self.requirements()
+        if req is not None:
+            find_galaxy_command(self.config.galaxy_command, self.project_dir)
+        check_playbook(self.playbook, self.roles_path(), req.roles if req else ())
         for pair in self.config.ansible_env_vars:
             if "=" not in pair:
                 raise BakeError(f"ansible_env_vars entry {pair!r} is not KEY=VALUE.")
+
+    def prepare(self, ctx: BuildContext) -> None:
+        """Install galaxy_file's roles and collections, before any instance exists.
+
+        Into roles_path/collections_path (their first entry) when set, as Packer does; else into
+        a journaled ``galaxy-<id>`` directory of the build's run directory, removed by release().
+        """
+        req = self.requirements()
+        if req is None:
+            return
+        options = GalaxyOptions(
+            find_galaxy_command(self.config.galaxy_command, self.project_dir),
+            self.config.galaxy_force_install,
+            self.config.galaxy_force_with_deps,
+        )
+        own = _run_dir(ctx) / f"galaxy-{uuid.uuid4().hex[:8]}"
+        self._galaxy_rid = ctx.record_intent(JOURNAL_KIND, path=str(own))
+        own.mkdir(parents=True, mode=0o700)
+        self.galaxy_dir = own
+        ctx.record_created(self._galaxy_rid, str(own))
+        roles = self._paths(self.config.roles_path)
+        collections = self._paths(self.config.collections_path)
+        ctx.ui.say(f"Installing the roles and collections of {req.path} with ansible-galaxy...")
+        install_requirements(
+            req,
+            options,
+            roles_dir=Path(roles[0]) if roles else own / "roles",
+            collections_dir=Path(collections[0]) if collections else own / "collections",
+            cancel=ctx.cancel_event,
+            on_line=ctx.ui.message,
+        )
+
+    def release(self, ctx: BuildContext) -> None:
+        """Remove what prepare() installed into the build's directory."""
+        if self.galaxy_dir is not None:
+            shutil.rmtree(self.galaxy_dir, ignore_errors=True)
+            if self.galaxy_dir.exists():
+                ctx.ui.error(f"Could not remove {self.galaxy_dir}; delete it manually.")
+                return
+            self.galaxy_dir = None
+        ctx.record_gone(self._galaxy_rid)
+        self._galaxy_rid = None
 
     def prepare_run(self, ctx: BuildContext) -> RunPlan:
         assert ctx.ssh is not None, "the instance must be reachable before provisioning"
@@ -100,11 +188,8 @@ class AnsibleProvisioner:
             "ansible_host": target.host,
             "ansible_port": target.port,
             "ansible_user": self.config.user or target.user,
-            "ansible_ssh_common_args": SSH_ARGS,
-            "ansible_python_interpreter": "auto_silent",
+            **connection_vars(target),
         }
-        if target.private_key_path:
-            hostvars["ansible_ssh_private_key_file"] = str(target.private_key_path)
         alias = self.config.host_alias
         children = {g: {"hosts": {alias: None}} for g in self.config.groups}
         children.update({g: {"hosts": {}} for g in self.config.empty_groups})
@@ -125,8 +210,8 @@ class AnsibleProvisioner:
             # daemonizes out of the process group): how bake finds and ends all of them.
             MARKER: ctx.build_id,
         }
-        if self.config.collections_path:
-            env["ANSIBLE_COLLECTIONS_PATH"] = self.config.collections_path
+        if self.config.collections_path or self.galaxy_dir:
+            env["ANSIBLE_COLLECTIONS_PATH"] = ":".join(self.collections_path())
         for pair in self.config.ansible_env_vars:
             key, _, value = pair.partition("=")
             env[key] = value
@@ -140,7 +225,7 @@ class AnsibleProvisioner:
         cmdline = " ".join(shlex.quote(a) for a in self.config.extra_arguments)
         if self.config.verbosity:
             cmdline = ("-" + "v" * min(self.config.verbosity, 4) + " " + cmdline).strip()
-        pdd = (ctx.output_dir / f"{ctx.build_name}-ansible").resolve()
+        pdd = _run_dir(ctx)
         pdd.mkdir(parents=True, exist_ok=True)
         # ansible-runner writes env/envvars, env/extravars and env/cmdline on a first run and
         # on later runs prefers those files to what it is given: an earlier bake's files would
@@ -152,6 +237,8 @@ class AnsibleProvisioner:
         """The static inventory, or on Tencent builds the ``bake_cvm`` dynamic inventory
         (the plugin users run against their fleets, filtered to this build's tag)."""
         directory = plan.private_data_dir / "inventory"
+        if self.config.inventory_file_template:
+            return self._write_templated_inventory(ctx, directory)
         if ctx.builder_type == "tencentcloud-cvm":
             from bakeansible.builders.tencentcloud.inventory import write_build_inventory
 
@@ -169,6 +256,28 @@ class AnsibleProvisioner:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "hosts.yml"
         path.write_text(yaml.safe_dump(plan.inventory, sort_keys=False))
+        return path
+
+    def _write_templated_inventory(self, ctx: BuildContext, directory: Path) -> Path:
+        """inventory_file_template rendered as Packer does (host line, groups, empty groups)."""
+        assert ctx.ssh is not None
+        values = {
+            "HostAlias": self.config.host_alias,
+            "Host": ctx.ssh.host,
+            "Port": ctx.ssh.port,
+            "User": self.config.user or ctx.ssh.user,
+            "ConnType": "ssh",
+            "BuildName": ctx.build_name,
+            "BuildType": ctx.builder_type,
+            "PackerRunUUID": ctx.build_id,
+        }
+        line = render_host_line(self.config.inventory_file_template, values)
+        text = render_ini_inventory(
+            line, self.config.groups, self.config.empty_groups, connection_vars(ctx.ssh)
+        )
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = directory / "hosts"
+        path.write_text(text)
         return path
 
     def provision(self, ctx: BuildContext, comm: SshCommunicator, deadline: float | None) -> None:
@@ -239,6 +348,29 @@ class AnsibleProvisioner:
             f"Ansible playbook {plan.playbook.name} failed: {detail}",
             hint=f"The full event log is in {plan.private_data_dir / 'artifacts'}.",
         )
+
+
+def _run_dir(ctx: BuildContext) -> Path:
+    """The build's ansible-runner private data directory."""
+    return (ctx.output_dir / f"{ctx.build_name}-ansible").resolve()
+
+
+def connection_vars(target: SshTarget) -> dict[str, str]:
+    """How Ansible logs in: bake's SSH options and its key file, or the agent's keys."""
+    if target.use_agent:
+        # No key file, and no IdentitiesOnly: ssh offers the keys of SSH_AUTH_SOCK, which
+        # ansible-runner passes through with the rest of bake's environment.
+        return {
+            "ansible_ssh_common_args": SSH_ARGS.replace("-o IdentitiesOnly=yes ", ""),
+            "ansible_python_interpreter": "auto_silent",
+        }
+    found = {
+        "ansible_ssh_common_args": SSH_ARGS,
+        "ansible_python_interpreter": "auto_silent",
+    }
+    if target.private_key_path:
+        found["ansible_ssh_private_key_file"] = str(target.private_key_path)
+    return found
 
 
 def _render_event(event: dict[str, Any], state: _EventState) -> str:

@@ -22,13 +22,39 @@ class AnsibleConfig:
     empty_groups: tuple[str, ...] = opt(factory=tuple, doc="Inventory groups left empty.")
     host_alias: str = opt("default", doc="Inventory name of the instance.")
     user: str = opt("", doc="ansible_user; default: the builder's ssh_username.")
-    roles_path: str = opt("", doc="Extra roles directories (colon-separated).")
-    collections_path: str = opt("", doc="Extra collections directories (colon-separated).")
-    galaxy_file: str = opt("", doc="requirements.yml installed with ansible-galaxy first.")
-    inventory_file_template: str = opt("", doc="Packer-style inventory line template.")
+    roles_path: str = opt(
+        "",
+        doc="Extra roles directories (colon-separated); with galaxy_file, the roles are "
+        "installed into the first one (Packer's meaning).",
+    )
+    collections_path: str = opt(
+        "",
+        doc="Extra collections directories (colon-separated); with galaxy_file, the "
+        "collections are installed into the first one.",
+    )
+    galaxy_file: str = opt(
+        "",
+        doc="requirements.yml whose roles and collections ansible-galaxy installs before any "
+        "instance is created (into the build's directory unless roles_path/collections_path).",
+    )
+    galaxy_command: str = opt("", doc="ansible-galaxy to run (default: the one next to bake).")
+    galaxy_force_install: bool = opt(False, doc="Pass --force to ansible-galaxy.")
+    galaxy_force_with_deps: bool = opt(False, doc="Pass --force-with-deps to ansible-galaxy.")
+    inventory_file_template: str = opt(
+        "",
+        doc="Packer's inventory line template ({{ .HostAlias }}, {{ .Host }}, {{ .Port }}, "
+        "{{ .User }}, ...), rendered into an INI inventory used instead of bake's.",
+    )
     keep_inventory_file: bool = opt(False, doc="Keep the generated inventory after the build.")
     use_proxy: bool | None = opt(None, doc="Accepted for Packer templates and ignored.")
     verbosity: int = opt(0, doc="ansible-playbook -v level (0-4).")
+
+    def __post_init__(self) -> None:
+        from bakeansible.provisioners.inventory import template_problems
+
+        problems = template_problems(self.inventory_file_template)
+        if problems:
+            raise ValueError("inventory_file_template: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -44,3 +70,10 @@ class ShellConfig:
     )
     inline_shebang: str = opt("/bin/sh -e", doc="Interpreter of the inline commands.")
     remote_folder: str = opt("/tmp", doc="Where scripts are uploaded.")
+
+    def __post_init__(self) -> None:
+        from bakeansible.provisioners.inventory import template_problems
+
+        problems = template_problems(self.execute_command, names=("Path", "Vars"))
+        if problems:
+            raise ValueError("execute_command: " + "; ".join(problems))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,29 @@ ROLE_TASK_MODULES = {
 
 def default_roles_paths(playbook: Path, project_dir: Path) -> list[str]:
     """Where roles are looked up: next to the playbook, its parent, the project, Ansible's."""
+    return list(
+        dict.fromkeys([*project_roles_paths(playbook, project_dir), *system_roles_paths()])
+    )
+
+
+def project_roles_paths(playbook: Path, project_dir: Path) -> list[str]:
+    """The project's own roles directories: next to the playbook, its parent, the project."""
     candidates = [
         playbook.parent / "roles",
         playbook.parent.parent / "roles",
         project_dir / "roles",
+    ]
+    return list(dict.fromkeys(str(p.resolve()) for p in candidates))
+
+
+def system_roles_paths() -> list[str]:
+    """Ansible's default roles directories (the user's, then the system's)."""
+    candidates = [
         Path.home() / ".ansible/roles",
         Path("/usr/share/ansible/roles"),
         Path("/etc/ansible/roles"),
     ]
-    return list(dict.fromkeys(str(p.resolve()) for p in candidates))
+    return [str(p.resolve()) for p in candidates]
 
 
 def _role_names(plays: list[Any]) -> Iterator[str]:
@@ -55,8 +69,12 @@ def _task_roles(tasks: list[Any]) -> Iterator[str]:
                 yield name
 
 
-def check_playbook(playbook: Path, roles_path: list[str]) -> None:
-    """Raise BakeError if the playbook is missing, not a list of plays, or names a missing role."""
+def check_playbook(
+    playbook: Path, roles_path: list[str], installed: Collection[str] = ()
+) -> None:
+    """Raise BakeError if the playbook is missing, not a list of plays, or names a missing role.
+
+    ``installed`` names roles that galaxy_file installs before the run."""
     if not playbook.is_file():
         raise BakeError(
             f"Playbook {playbook} does not exist.",
@@ -75,7 +93,7 @@ def check_playbook(playbook: Path, roles_path: list[str]) -> None:
         # Templated names and collection roles (namespace.collection.role) resolve at run time.
         if "{{" in name or name.count(".") >= 2:
             continue
-        if Path(name).is_absolute() and Path(name).is_dir():
+        if (Path(name).is_absolute() and Path(name).is_dir()) or name in installed:
             continue
         if not any((Path(p) / name).is_dir() for p in roles_path):
             searched = "\n  ".join(roles_path)

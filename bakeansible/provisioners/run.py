@@ -25,6 +25,28 @@ def make_provisioners(
     return [provisioner_class(spec.type)(spec, project_dir) for spec in specs]
 
 
+class StepPrepareProvisioners(Step[BuildContext]):
+    """Runs each provisioner's host-side preparation (galaxy_file installs) before the builder
+    creates anything, so an unfetchable requirement fails the build with nothing to delete;
+    its cleanup releases what they installed."""
+
+    title = ""
+
+    def __init__(self, provisioners: Sequence[Provisioner]) -> None:
+        self.provisioners = list(provisioners)
+        self.prepared: list[Provisioner] = []
+
+    def run(self, ctx: BuildContext) -> None:
+        for prov in self.provisioners:
+            self.prepared.append(prov)
+            prov.prepare(ctx)
+
+    def cleanup(self, ctx: BuildContext, outcome: Outcome) -> None:
+        for prov in reversed(self.prepared):
+            prov.release(ctx)
+        self.prepared.clear()
+
+
 class StepConnectSsh(Step[BuildContext]):
     """Waits until SSH answers on ``ctx.ssh``; reads ctx.ssh, writes ``self.comm``."""
 

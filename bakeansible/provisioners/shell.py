@@ -13,6 +13,7 @@ from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, StepError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.provisioners.config import ShellConfig
+from bakeansible.provisioners.inventory import render_references
 
 
 class ShellProvisioner:
@@ -49,6 +50,12 @@ class ShellProvisioner:
                     f"Shell provisioner environment_vars entry {pair!r} is not KEY=VALUE."
                 )
 
+    def prepare(self, ctx: BuildContext) -> None:
+        """Nothing to fetch: scripts are read when they run."""
+
+    def release(self, ctx: BuildContext) -> None:
+        """Nothing to remove."""
+
     def _env_prefix(self, ctx: BuildContext) -> str:
         pairs = [
             ("PACKER_BUILD_NAME", ctx.build_name),
@@ -67,11 +74,9 @@ class ShellProvisioner:
         for label, text in scripts:
             remote = f"{self.config.remote_folder}/bake-shell-{uuid.uuid4().hex[:8]}.sh"
             comm.upload_text(text, remote, 0o700)
-            command = (
-                self.config.execute_command.replace("{{.Path}}", shlex.quote(remote))
-                .replace("{{ .Path }}", shlex.quote(remote))
-                .replace("{{.Vars}}", self._env_prefix(ctx))
-                .replace("{{ .Vars }}", self._env_prefix(ctx))
+            command = render_references(
+                self.config.execute_command,
+                {"Path": shlex.quote(remote), "Vars": self._env_prefix(ctx)},
             )
             remaining = max(1.0, deadline - time.monotonic()) if deadline else 0.0
             status = comm.run(

@@ -24,12 +24,18 @@ from bakeansible.builders.local.steps import (
     StepSnapshot,
     StepWaitBoot,
 )
+from bakeansible.communicators.agent import require_agent
 from bakeansible.config.model import BuildSpec
 from bakeansible.errors import PreflightError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
 from bakeansible.procs import require_tools
-from bakeansible.provisioners.run import StepConnectSsh, StepProvision, make_provisioners
+from bakeansible.provisioners.run import (
+    StepConnectSsh,
+    StepPrepareProvisioners,
+    StepProvision,
+    make_provisioners,
+)
 
 
 class LocalBuilder:
@@ -71,6 +77,13 @@ class LocalBuilder:
             cached = rootfs.base_cache_path(
                 suite, self.config.extra_packages, self.config.mirror
             )
+            if self.config.ssh_username != "root":
+                raise PreflightError(
+                    f"ssh_username {self.config.ssh_username!r}: the Debian base has no user "
+                    "but root.",
+                    hint="Log in as root (the default), or bake an image that creates the user "
+                    "and use it as source (a chained build).",
+                )
         else:
             src = Path(self.config.source).expanduser()
             src = src if src.is_absolute() else self.project_dir / src
@@ -87,6 +100,8 @@ class LocalBuilder:
                 f"Image {self.image_path} already exists.",
                 hint="Use -force to replace it, or choose another image_name / --image-name.",
             )
+        if self.config.ssh_agent_auth:
+            require_agent(f"Build {self.spec.name}")
         for prov in self.provisioners:
             prov.validate()
 
@@ -109,11 +124,12 @@ class LocalBuilder:
     def steps(self, ctx: LocalContext) -> list[Step[Any]]:
         connect = StepConnectSsh(self.config.ssh_timeout)
         return [
+            StepPrepareProvisioners(self.provisioners),
             StepRemoveExistingImage(self.image_path),
             StepPrepareSource(self.config, self.project_dir),
             StepCreateNetwork(),
             StepCreateWorkdir(),
-            StepCreateKeyPair(),
+            StepCreateKeyPair(self.config.ssh_agent_auth),
             StepMountRootfs(self.config),
             StepBootContainer(self.config),
             connect,

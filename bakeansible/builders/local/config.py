@@ -23,6 +23,11 @@ class LocalConfig:
     image_name: str = opt("bake-image", doc="Name of the produced image file (without .tar.zst).")
     output_dir: str = opt("output", doc="Directory that receives the image and manifest.")
     ssh_username: str = opt("root", doc="User Ansible and the shell provisioner log in as.")
+    ssh_agent_auth: bool = opt(
+        False,
+        doc="Log in with the keys of the local ssh-agent (SSH_AUTH_SOCK), authorized in the "
+        "container, instead of a temporary key pair.",
+    )
     ssh_timeout: float = opt(120.0, doc="Seconds to wait for SSH to become available.")
     boot_timeout: float = opt(120.0, doc="Seconds to wait for systemd to finish booting.")
     shutdown_timeout: float = opt(60.0, doc="Seconds to wait for a clean power-off.")

@@ -118,6 +118,15 @@ def prepare_root(
         _set_root_password(root, password)
 
 
+def has_user(root: Path, user: str) -> bool:
+    """Whether ``user`` has an entry in the root filesystem's /etc/passwd."""
+    try:
+        lines = (root / "etc/passwd").read_text().splitlines()
+    except OSError:
+        return False
+    return any(line.split(":", 1)[0] == user for line in lines)
+
+
 def _set_root_password(root: Path, password: str) -> None:
     """Set root's password and allow password logins (the emulator's LoginSettings.Password)."""
     result = subprocess.run(

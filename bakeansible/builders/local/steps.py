@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from bakeansible.builders.local import instance, network, rootfs, snapshot
 from bakeansible.builders.local.config import LocalConfig
+from bakeansible.communicators.agent import HINT as AGENT_HINT
+from bakeansible.communicators.agent import agent_problem, agent_public_keys
 from bakeansible.communicators.keys import generate_keypair
 from bakeansible.communicators.ssh import SshCommunicator
 from bakeansible.errors import StepError, WaitTimeout
@@ -124,12 +127,26 @@ class StepCreateWorkdir(Step[LocalContext]):
 
 
 class StepCreateKeyPair(Step[LocalContext]):
-    """Generates the temporary ed25519 key pair; writes ctx.key_path and ctx.public_key."""
+    """Generates the temporary ed25519 key pair; writes ctx.key_path and ctx.public_key.
 
-    title = "Creating temporary key pair..."
+    With ``ssh_agent_auth`` nothing is generated: the agent's public keys become
+    ``ctx.public_key`` (authorized in the container) and ``ctx.key_path`` stays None.
+    """
+
+    def __init__(self, agent: bool = False) -> None:
+        self.agent = agent
+        self.title = (
+            "Using the keys of the ssh-agent..." if agent else "Creating temporary key pair..."
+        )
 
     def run(self, ctx: LocalContext) -> None:
         assert ctx.workdir is not None
+        if self.agent:
+            keys = agent_public_keys(os.environ.get("SSH_AUTH_SOCK", ""))
+            if not keys:
+                raise StepError(f"ssh_agent_auth: {agent_problem()}.", hint=AGENT_HINT)
+            ctx.public_key = "\n".join(keys)
+            return
         key_dir = ctx.workdir / "ssh"
         self.rid = ctx.record_intent("local.file", path=str(key_dir / "id_ed25519"))
         ctx.key_path, ctx.public_key = generate_keypair(key_dir, f"bake-{ctx.build_id[:8]}")
@@ -157,6 +174,12 @@ class StepMountRootfs(Step[LocalContext]):
         self.rid = ctx.record_intent("local.mount", path=str(ctx.root))
         instance.mount_overlay(ctx.lower, ctx.workdir / "upper", ctx.workdir / "work", ctx.root)
         ctx.record_created(self.rid, str(ctx.root))
+        if not instance.has_user(ctx.root, self.config.ssh_username):
+            raise StepError(
+                f"ssh_username {self.config.ssh_username!r} does not exist in the source image "
+                f"{self.config.source}.",
+                hint="Create the user in the build that made the source image, or log in as root.",
+            )
         instance.prepare_root(
             ctx.root,
             address=ctx.address,
@@ -200,7 +223,13 @@ class StepBootContainer(Step[LocalContext]):
             self.rid, init_pid=ctx.init_pid, init_start=process_start_time(ctx.init_pid)
         )
         ctx.ui.message(f"Container {ctx.machine} booting, address {ctx.address}")
-        ctx.ssh = SshTarget(ctx.address, 22, self.config.ssh_username, ctx.key_path)
+        ctx.ssh = SshTarget(
+            ctx.address,
+            22,
+            self.config.ssh_username,
+            ctx.key_path,
+            use_agent=self.config.ssh_agent_auth,
+        )
 
     def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
         if ctx.nspawn is not None:

@@ -41,11 +41,17 @@ from bakeansible.builders.tencentcloud.steps.source_image import StepCheckSource
 from bakeansible.builders.tencentcloud.steps.ssh_ingress import StepAllowSsh
 from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
 from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
+from bakeansible.communicators.agent import require_agent
 from bakeansible.config.model import BuildSpec
 from bakeansible.errors import ConfigError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
-from bakeansible.provisioners.run import StepConnectSsh, StepProvision, make_provisioners
+from bakeansible.provisioners.run import (
+    StepConnectSsh,
+    StepPrepareProvisioners,
+    StepProvision,
+    make_provisioners,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +98,8 @@ class TencentCvmBuilder:
     def preflight(self, force: bool = False) -> None:
         """Validate every field, find the credentials and check the provisioners' inputs."""
         self.checked_access()
+        if self.config.ssh_agent_auth and self.config.communicator == "ssh":
+            require_agent(f"Build {self.spec.name}")
         for prov in self.provisioners:
             prov.validate()
 
@@ -139,7 +147,11 @@ class TencentCvmBuilder:
             """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
             return configured or f"bake_{ctx.build_id[:8]}"
 
-        steps: list[Step[Any]] = [StepAssumeRole(*role)] if (role := self.role()) else []
+        steps: list[Step[Any]] = []
+        if c.communicator == "ssh":
+            steps.append(StepPrepareProvisioners(self.provisioners))
+        if role := self.role():
+            steps.append(StepAssumeRole(*role))
         steps += [
             StepPreValidate(c.image_name, c.zone, c.copy_regions(region), c.instance_type),
             StepCheckSourceImage(c.source_image_id, c.source_image_name),
@@ -148,6 +160,7 @@ class TencentCvmBuilder:
                 c.ssh_keypair_name,
                 c.ssh_private_key_file,
                 c.ssh_password,
+                c.ssh_agent_auth,
             ),
             StepConfigVpc(c.vpc_id, name(c.vpc_name), c.cidr_block),
             StepConfigSubnet(c.subnet_id, name(c.subnet_name), c.subnet_cidr_block, c.zone),

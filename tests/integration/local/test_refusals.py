@@ -48,6 +48,15 @@ CASES = {
         ["build"], "    compression_level: 42\n", "compression_level must be 1-19"
     ),
     "template: -only matches nothing": (["build", "-only", "db*"], "", "No builds to run"),
+    "template: ssh_username missing in the base": (
+        ["build"], "    ssh_username: deploy\n", "the Debian base has no user but root"
+    ),
+    "template: galaxy_file missing": (
+        ["build"],
+        "provisioners:\n  - {type: ansible, playbook_file: playbooks/site.yml, "
+        "galaxy_file: nope.yml}\n",
+        "galaxy_file ",
+    ),
     "network pool reserved": (
         ["--playbook", "playbooks/site.yml"], None, "BAKE_NETWORK_POOL=169.254.0.0/16 overlaps"
     ),

@@ -18,19 +18,27 @@ class StepConfigKeyPair(Step[TencentContext]):
     """Writes ``ctx.key_id`` and ``ctx.private_key_path``.
 
     With ``ssh_private_key_file`` (and optionally ``ssh_keypair_name``, an existing skey-...) or
-    ``ssh_password`` nothing is created. Otherwise a temporary key pair is created, tagged, and
+    ``ssh_password``, or ``ssh_agent_auth`` (the key is in the agent, the key pair or the source
+    image), nothing is created. Otherwise a temporary key pair is created, tagged, and
     its private key written 0600 into a 0700 directory; both are removed at cleanup. Unlike
     Packer, cleanup never calls DeleteKeyPairs for a key it did not create.
     """
 
     def __init__(
-        self, temporary_name: str, keypair_id: str, private_key_file: str, password: str
+        self,
+        temporary_name: str,
+        keypair_id: str,
+        private_key_file: str,
+        password: str,
+        agent: bool = False,
     ) -> None:
         self.temporary_name = temporary_name
         self.keypair_id = keypair_id
         self.private_key_file = private_key_file
         self.password = password
-        self.creates = not (keypair_id or private_key_file or password)
+        # ssh_agent_auth without a key pair: the agent's key is already in the source image.
+        self.creates = not (keypair_id or private_key_file or password or agent)
+        self.agent = agent
         self.title = (
             f"Trying to create a new keypair: {temporary_name}..."
             if self.creates
@@ -43,7 +51,7 @@ class StepConfigKeyPair(Step[TencentContext]):
     def run(self, ctx: TencentContext) -> None:
         if not self.creates:
             ctx.key_id = self.keypair_id
-            if self.private_key_file:
+            if self.private_key_file and not self.agent:
                 ctx.private_key_path = Path(self.private_key_file).expanduser()
             return
         self._rid = ctx.record_intent(

@@ -131,6 +131,7 @@ class StepRunInstance(Step[TencentContext]):
             user=self.config.ssh_username,
             private_key_path=ctx.private_key_path,
             password=self.config.ssh_password or None,
+            use_agent=self.config.ssh_agent_auth,
         )
 
     def ssh_address(self, inst: Any) -> str:
