@@ -30,13 +30,8 @@ from bakeansible.config.model import (
 from bakeansible.config.positions import Document, Positions, child_path, load_document
 from bakeansible.config.selection import matches, select_names
 from bakeansible.config.sensitivity import flowing_into_secrets, mark_sensitive, secret_values
-from bakeansible.config.variables import (
-    declare_bake_variables,
-    declare_packer_variables,
-    parse_var_args,
-    read_var_files,
-    resolve_variables,
-)
+from bakeansible.config.variables.declare import declare_bake_variables, declare_packer_variables
+from bakeansible.config.variables.resolve import resolve_variables
 from bakeansible.errors import ConfigError, ConfigIssue
 from bakeansible.secrets import Masker
 
@@ -537,23 +532,6 @@ def load_template(
     doc = load_document(Path(path))
     loader = _Loader(doc, dict(os.environ) if env is None else env, now, check_environment)
     return loader.load(var_args, var_files, only, except_)
-
-
-def load_var_args(
-    var_args: Sequence[str] = (), var_files: Sequence[Path] = (), *, flag: str = "-var"
-) -> dict[str, Any]:
-    """``-var-file`` then ``-var`` values merged (later wins), for when there is no template
-    (``bake --playbook`` without a bake.yml). Raises ``ConfigError`` listing every problem."""
-    files, issues = read_var_files(var_files)
-    cli_values, cli_issues = parse_var_args(var_args, flag)
-    issues += cli_issues
-    if issues:
-        raise ConfigError(issues)
-    values: dict[str, Any] = {}
-    for _, data in files:
-        values.update(data)
-    values.update(cli_values)
-    return values
 
 
 def check_syntax(path: Path) -> Document:
