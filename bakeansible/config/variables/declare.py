@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from bakeansible.config.decode import describe_value, suggest
+from bakeansible.config.issues import positioned_issue
 from bakeansible.config.positions import Positions, child_path
 from bakeansible.errors import ConfigIssue
 
@@ -29,16 +30,6 @@ class VariableDecl:
     sensitive: bool = False
     required: bool = False
     type: str = "string"
-
-
-def positioned_issue(
-    file: str, path: str, message: str, positions: Positions | None, key: bool = False
-) -> ConfigIssue:
-    pos = None
-    if positions is not None:
-        pos = positions.key(path) if key else positions.value(path)
-    line, col = pos if pos else (None, None)
-    return ConfigIssue(file, path, message, line, col)
 
 
 def declare_packer_variables(

@@ -15,9 +15,10 @@ from typing import Any
 
 from bakeansible.config.decode import suggest
 from bakeansible.config.interpolate import Context, InterpolationError, render
+from bakeansible.config.issues import positioned_issue
 from bakeansible.config.model import Variable
 from bakeansible.config.positions import Positions, child_path
-from bakeansible.config.variables.declare import VariableDecl, convert_value, positioned_issue
+from bakeansible.config.variables.declare import VariableDecl, convert_value
 from bakeansible.config.variables.files import CLI, parse_var_args, read_var_files
 from bakeansible.errors import ConfigIssue
 
