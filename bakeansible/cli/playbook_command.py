@@ -13,8 +13,9 @@ from bakeansible.cli.options import run_cli
 def run_playbook(**kw: Any) -> int:
     """Without ./bake.yml, ``-var``/``-var-file`` values become Ansible extra vars (with ``-e``);
     with one, they are the template's variables and the playbook runs on each of its builds."""
-    from bakeansible.config.load import load_template, load_var_args
+    from bakeansible.config.load import load_template
     from bakeansible.config.playbook import playbook_template
+    from bakeansible.config.variables.files import load_var_args
 
     playbook: Path = kw["playbook"]
     project_dir = Path.cwd()

@@ -14,7 +14,7 @@ from typing import Any, Literal, Union
 from bakeansible.config import types as config_types
 from bakeansible.config.decode import field_types, is_required
 from bakeansible.config.fields import field_aliases, field_doc
-from bakeansible.config.variables import VARIABLE_TYPES
+from bakeansible.config.variables.declare import VARIABLE_TYPES
 
 SCHEMA_ID = "https://bakeansible.invalid/schema/bake.yml.json"
 _TEMPLATED = {"$ref": "#/$defs/template_string"}

@@ -296,7 +296,7 @@ def test_playbook_missing(tmp_path: Path) -> None:
 
 
 def test_load_var_args(fixtures: Path) -> None:
-    from bakeansible.config.load import load_var_args
+    from bakeansible.config.variables.files import load_var_args
 
     values = load_var_args(["suite=cli", "x=1"], [fixtures / "vars.json"])
     assert values == {"suite": "cli", "packages": ["a", "b"], "x": "1"}

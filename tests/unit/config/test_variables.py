@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from bakeansible.config.interpolate import Context
-from bakeansible.config.variables import (
+from bakeansible.config.variables.declare import (
     VariableDecl,
     declare_bake_variables,
     declare_packer_variables,
-    parse_var_args,
-    resolve_variables,
 )
+from bakeansible.config.variables.files import parse_var_args
+from bakeansible.config.variables.resolve import resolve_variables
 
 from .conftest import NOW
 
