@@ -64,6 +64,7 @@ def _reset_journal() -> None:
         click.echo(
             "Find them: `bake cleanup --tags` (cloud resources, by their bake:expires-at tag); "
             "`ps -ef | grep -e systemd-nspawn -e ansible-playbook`, `grep bake /proc/mounts`, "
+            "`ip netns list`, `ip -br link`, `nft list tables`, "
             f"`ls {path.parent / 'instances'}` (local ones)."
         )
         return

@@ -55,7 +55,8 @@ COLUMNS = {
 
 AT_RISK = (
     "The resources it tracked may still exist: containers (systemd-nspawn), overlay mounts and "
-    "work directories under {instances}, host processes of bake (ansible-playbook, ssh, tar), "
+    "work directories under {instances}, network namespaces (bake-*), veth links (bk-*) and "
+    "nftables tables (bake_*), host processes of bake (ansible-playbook, ssh, tar), "
     "and cloud instances, VPCs, security groups and key pairs."
 )
 
@@ -93,7 +94,8 @@ def journal_error(path: Path, exc: sqlite3.Error | str) -> JournalError:
         f"{path.name}.damaged-<time>) and starts an empty journal; then look for those "
         "resources yourself: `bake cleanup --tags` finds cloud resources by their "
         "bake:expires-at tag; `ps -ef | grep -e systemd-nspawn -e ansible-playbook`, "
-        f"`grep bake /proc/mounts` and `ls {path.parent / 'instances'}` show local ones.",
+        f"`grep bake /proc/mounts`, `ip netns list`, `ip -br link`, `nft list tables` and "
+        f"`ls {path.parent / 'instances'}` show local ones.",
         damaged=True,
     )
 
