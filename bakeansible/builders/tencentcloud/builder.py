@@ -171,10 +171,12 @@ class TencentCvmBuilder:
             if not c.security_group_id:
                 over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
                 steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
-            connect = StepConnectSsh(c.ssh_timeout)
-            steps += [connect, StepProvision(connect, self.provisioners)]
+            steps += [
+                StepConnectSsh(c.ssh_timeout),
+                StepProvision(self.provisioners, c.ssh_timeout),
+            ]
             if c.ssh_clear_authorized_keys:
-                steps.append(StepClearAuthorizedKeys(connect))
+                steps.append(StepClearAuthorizedKeys())
         steps += [
             StepDetachTempKeyPair(c.instance_ready_timeout),
             StepCreateImage(
