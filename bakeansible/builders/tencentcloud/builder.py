@@ -27,6 +27,7 @@ from bakeansible.builders.tencentcloud.context import (
 from bakeansible.builders.tencentcloud.credentials import (
     find_role,
 )
+from bakeansible.builders.tencentcloud.inventory import CvmInventory
 from bakeansible.builders.tencentcloud.steps.assume_role import StepAssumeRole
 from bakeansible.builders.tencentcloud.steps.clear_keys import StepClearAuthorizedKeys
 from bakeansible.builders.tencentcloud.steps.copy_image import StepCopyImage
@@ -127,6 +128,7 @@ class TencentCvmBuilder:
         ctx = TencentContext.from_base(
             base, client=client, access=access, zone=self.config.zone, tags=tags
         )
+        ctx.inventory = CvmInventory()
         # Provisioners keep their run directories (ansible-runner's) under the output dir.
         if not ctx.output_dir.is_absolute():
             ctx.output_dir = self.project_dir / ctx.output_dir
