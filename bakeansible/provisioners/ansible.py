@@ -23,7 +23,7 @@ from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled, StepError, WaitTimeout
 from bakeansible.pipeline.context import BuildContext, SshTarget
 from bakeansible.pipeline.host import MARKER, kill_build_processes, of_build
-from bakeansible.pipeline.journal import process_start_time
+from bakeansible.procinfo import process_start_time
 from bakeansible.procs import require_tools
 from bakeansible.provisioners.commands import command_path_env, find_ansible_command
 from bakeansible.provisioners.config import AnsibleConfig

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bakeansible.builders.local import network
 from bakeansible.errors import BakeError, WaitTimeout
+from bakeansible.procinfo import process_running
 
 log = logging.getLogger(__name__)
 
@@ -225,20 +226,12 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def wait_pid_gone(pid: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             return True
-        if not pid_alive(pid):
+        if not process_running(pid):
             return True
         time.sleep(0.1)
     return False
@@ -256,7 +249,7 @@ def poweroff(
     shutdown. Returns True when the shutdown was clean.
     """
     clean = True
-    if pid_alive(nspawn_pid):
+    if process_running(nspawn_pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(nspawn_pid, signal.SIGTERM)
         if not wait_pid_gone(nspawn_pid, timeout, proc):
@@ -270,7 +263,7 @@ def kill_container(
 ) -> None:
     """SIGKILL the container's init (which takes its whole pid namespace) and nspawn."""
     for pid in (init_pid, nspawn_pid):
-        if pid and pid_alive(pid):
+        if pid and process_running(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     for pid in (init_pid, nspawn_pid):

@@ -16,8 +16,8 @@ from bakeansible.communicators.keys import generate_keypair
 from bakeansible.errors import StepError, WaitTimeout
 from bakeansible.paths import state_dir
 from bakeansible.pipeline.context import Artifact, BuildContext, SshTarget
-from bakeansible.pipeline.journal import process_start_time
 from bakeansible.pipeline.step import Outcome, Step
+from bakeansible.procinfo import process_start_time
 
 
 @dataclass
