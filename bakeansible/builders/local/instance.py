@@ -12,14 +12,13 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bakeansible.builders.local import network
-from bakeansible.errors import BakeError, WaitTimeout
+from bakeansible.errors import BakeError
 from bakeansible.procinfo import process_running
 
 log = logging.getLogger(__name__)
@@ -348,14 +347,6 @@ class LocalInstance:
             self.root, self.machine, self.workdir / "console.log", self.network.net.netns_path
         )
         self.init_pid = find_container_init(self.proc.pid)
-
-    def wait_ssh_port(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection((self.address, 22), 1):
-                return
-            time.sleep(0.2)
-        raise WaitTimeout(f"sshd on {self.address}:22", timeout, "port closed")
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Power off (keeps the root filesystem mounted, e.g. for a snapshot)."""
