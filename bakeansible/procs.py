@@ -58,7 +58,7 @@ def run_cancellable(
     by line to ``on_line``). Raises BakeError with the tail of the output on a non-zero exit.
     """
     from bakeansible.pipeline.host import child_env
-    from bakeansible.pipeline.journal import process_start_time
+    from bakeansible.procinfo import process_start_time
 
     name = what or Path(argv[0]).name
     rid = owner.record_intent("host.process", what=name) if owner else None

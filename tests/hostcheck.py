@@ -8,6 +8,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bakeansible.procinfo import process_running
+
 PROPAGATE = Path("/run/systemd/nspawn/propagate")
 # Set by bake in the environment of every child of a build (bakeansible/pipeline/host.py).
 BUILD_MARKER = b"BAKE_BUILD_ID="
@@ -27,10 +29,9 @@ def foreign_pidns_processes() -> set[tuple[int, str]]:
         try:
             ns = str((entry / "ns/pid").readlink())
             comm = (entry / "comm").read_text().strip()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if state == "Z":
+        if not process_running(int(entry.name)):
             continue
         if ns != mine or comm == "systemd-nspawn":
             found.add((int(entry.name), comm))
@@ -62,10 +63,9 @@ def bake_host_processes() -> set[tuple[int, str]]:
         try:
             environ = (entry / "environ").read_bytes().split(b"\0")
             comm = (entry / "comm").read_text().strip()
-            state_flag = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if state_flag == "Z":
+        if not process_running(int(entry.name)):
             continue
         if any(var.startswith(n) for var in environ for n in needles):
             found.add((int(entry.name), comm))

@@ -18,6 +18,8 @@ from bakeansible.secrets import Masker
 from bakeansible.ui import RecordingUi, Ui
 
 if TYPE_CHECKING:
+    from bakeansible.communicators.ssh import SshCommunicator
+    from bakeansible.pipeline.inventory import InventorySource
     from bakeansible.pipeline.journal import Journal
 
 
@@ -62,6 +64,10 @@ class BuildContext:
     project_dir: Path = field(default_factory=Path.cwd)
     started_at: float = field(default_factory=time.time)
     ssh: SshTarget | None = None
+    # The live SSH connection: opened by StepConnectSsh, closed and cleared by its cleanup.
+    comm: SshCommunicator | None = None
+    # Set by a builder with its own inventory for Ansible; None: the static one from ``ssh``.
+    inventory: InventorySource | None = None
     artifact: Artifact | None = None
     # Set when -on-error=abort (or the ask answer "abort") kept everything for debugging.
     kept: bool = False

@@ -19,8 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bakeansible.pipeline.journal import Resource, process_alive, process_start_time
+from bakeansible.pipeline.journal import Resource
 from bakeansible.pipeline.reaper import deleter
+from bakeansible.procinfo import process_alive, process_start_time
 
 MARKER = "BAKE_BUILD_ID"
 

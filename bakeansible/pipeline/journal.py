@@ -19,6 +19,7 @@ from typing import Any
 
 from bakeansible.errors import BakeError
 from bakeansible.paths import state_dir
+from bakeansible.procinfo import process_alive, process_start_time
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS builds (
@@ -98,31 +99,6 @@ def journal_error(path: Path, exc: sqlite3.Error | str) -> JournalError:
         f"`ls {path.parent / 'instances'}` show local ones.",
         damaged=True,
     )
-
-
-def process_start_time(pid: int) -> str | None:
-    """The start time of ``pid`` in clock ticks since boot, or None if it is not running.
-
-    Stored beside the pid so that a reused pid is not mistaken for the original process.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces; fields after the closing paren are fixed.
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def process_alive(pid: int, start: str) -> bool:
-    """Whether ``pid`` is still the process that started at ``start`` and has not exited.
-
-    A zombie (exited, not yet reaped by its parent) counts as dead.
-    """
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[19] == start and fields[0] != "Z"
 
 
 @dataclass(frozen=True)

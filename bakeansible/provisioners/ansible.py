@@ -23,7 +23,7 @@ from bakeansible.config.model import ProvisionerSpec
 from bakeansible.errors import BakeError, BuildCancelled, StepError, WaitTimeout
 from bakeansible.pipeline.context import BuildContext, SshTarget
 from bakeansible.pipeline.host import MARKER, kill_build_processes, of_build
-from bakeansible.pipeline.journal import process_start_time
+from bakeansible.procinfo import process_start_time
 from bakeansible.procs import require_tools
 from bakeansible.provisioners.commands import command_path_env, find_ansible_command
 from bakeansible.provisioners.config import AnsibleConfig
@@ -234,25 +234,23 @@ class AnsibleProvisioner:
         return RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline)
 
     def _write_inventory(self, ctx: BuildContext, plan: RunPlan) -> Path:
-        """The static inventory, or on Tencent builds the ``bake_cvm`` dynamic inventory
-        (the plugin users run against their fleets, filtered to this build's tag)."""
+        """inventory_file_template if set, else the builder's inventory (``ctx.inventory``,
+        e.g. a dynamic one), else the static inventory of ``ctx.ssh``."""
         directory = plan.private_data_dir / "inventory"
         if self.config.inventory_file_template:
             return self._write_templated_inventory(ctx, directory)
-        if ctx.builder_type == "tencentcloud-cvm":
-            from bakeansible.builders.tencentcloud.inventory import write_build_inventory
-
-            dynamic = write_build_inventory(
+        if ctx.inventory is not None:
+            written = ctx.inventory.write_inventory(
                 ctx,
                 directory,
                 groups=(self.config.host_alias, *self.config.groups),
                 user=self.config.user or None,
             )
-            if dynamic is not None:
-                for secret in dynamic.secrets:
+            if written is not None:
+                for secret in written.secrets:
                     ctx.masker.add(secret)
-                plan.envvars.update(dynamic.env)
-                return dynamic.path
+                plan.envvars.update(written.env)
+                return written.path
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "hosts.yml"
         path.write_text(yaml.safe_dump(plan.inventory, sort_keys=False))

@@ -48,34 +48,36 @@ class StepPrepareProvisioners(Step[BuildContext]):
 
 
 class StepConnectSsh(Step[BuildContext]):
-    """Waits until SSH answers on ``ctx.ssh``; reads ctx.ssh, writes ``self.comm``."""
+    """Waits until SSH answers on ``ctx.ssh``; reads ctx.ssh, writes ``ctx.comm``."""
 
     title = "Waiting for SSH to become available..."
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
-        self.comm: SshCommunicator | None = None
 
     def run(self, ctx: BuildContext) -> None:
         assert ctx.ssh is not None
         ctx.ui.say(f"Using SSH communicator to connect: {ctx.ssh.host}")
-        self.comm = wait_for_ssh(ctx, ctx.ssh, self.timeout)
+        ctx.comm = wait_for_ssh(ctx, ctx.ssh, self.timeout)
         ctx.ui.say("Connected to SSH!")
 
     def cleanup(self, ctx: BuildContext, outcome: Outcome) -> None:
-        if self.comm is not None:
-            self.comm.close()
-            self.comm = None
+        if ctx.comm is not None:
+            ctx.comm.close()
+            ctx.comm = None
 
 
 class StepProvision(Step[BuildContext]):
-    """Runs each provisioner with Packer's controls: pause_before, timeout, max_retries."""
+    """Runs each provisioner with Packer's controls: pause_before, timeout, max_retries.
+
+    Reads ``ctx.comm``; reconnects (within ``ssh_timeout``) and writes it back when the
+    connection dropped, e.g. because a playbook rebooted the instance."""
 
     title = ""
 
-    def __init__(self, connect: StepConnectSsh, provisioners: Sequence[Provisioner]) -> None:
-        self.connect = connect
+    def __init__(self, provisioners: Sequence[Provisioner], ssh_timeout: float) -> None:
         self.provisioners = list(provisioners)
+        self.ssh_timeout = ssh_timeout
 
     def run(self, ctx: BuildContext) -> None:
         for prov in self.provisioners:
@@ -108,10 +110,11 @@ class StepProvision(Step[BuildContext]):
                     ctx.sleep(delay)
 
     def _comm(self, ctx: BuildContext) -> SshCommunicator:
-        comm = self.connect.comm
+        comm = ctx.comm
         transport = comm.client.get_transport() if comm is not None else None
         if comm is None or transport is None or not transport.is_active():
             assert ctx.ssh is not None
-            self.connect.comm = wait_for_ssh(ctx, ctx.ssh, self.connect.timeout)
-        assert self.connect.comm is not None
-        return self.connect.comm
+            if comm is not None:
+                comm.close()
+            comm = ctx.comm = wait_for_ssh(ctx, ctx.ssh, self.ssh_timeout)
+        return comm

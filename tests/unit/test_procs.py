@@ -12,7 +12,8 @@ import pytest
 from bakeansible.errors import BuildCancelled
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.host import build_processes, delete_processes, kill_build_processes
-from bakeansible.pipeline.journal import Journal, process_start_time
+from bakeansible.pipeline.journal import Journal
+from bakeansible.procinfo import process_start_time
 from bakeansible.procs import run_cancellable
 
 

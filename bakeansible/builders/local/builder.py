@@ -122,7 +122,6 @@ class LocalBuilder:
         return ctx
 
     def steps(self, ctx: LocalContext) -> list[Step[Any]]:
-        connect = StepConnectSsh(self.config.ssh_timeout)
         return [
             StepPrepareProvisioners(self.provisioners),
             StepRemoveExistingImage(self.image_path),
@@ -132,9 +131,9 @@ class LocalBuilder:
             StepCreateKeyPair(self.config.ssh_agent_auth),
             StepMountRootfs(self.config),
             StepBootContainer(self.config),
-            connect,
-            StepWaitBoot(connect, self.config.boot_timeout),
-            StepProvision(connect, self.provisioners),
+            StepConnectSsh(self.config.ssh_timeout),
+            StepWaitBoot(self.config.boot_timeout),
+            StepProvision(self.provisioners, self.config.ssh_timeout),
             StepPowerOff(self.config),
             StepSnapshot(self.config, self.image_path),
         ]

@@ -12,14 +12,14 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bakeansible.builders.local import network
-from bakeansible.errors import BakeError, WaitTimeout
+from bakeansible.errors import BakeError
+from bakeansible.procinfo import process_running
 
 log = logging.getLogger(__name__)
 
@@ -225,20 +225,12 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def wait_pid_gone(pid: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             return True
-        if not pid_alive(pid):
+        if not process_running(pid):
             return True
         time.sleep(0.1)
     return False
@@ -256,7 +248,7 @@ def poweroff(
     shutdown. Returns True when the shutdown was clean.
     """
     clean = True
-    if pid_alive(nspawn_pid):
+    if process_running(nspawn_pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(nspawn_pid, signal.SIGTERM)
         if not wait_pid_gone(nspawn_pid, timeout, proc):
@@ -270,7 +262,7 @@ def kill_container(
 ) -> None:
     """SIGKILL the container's init (which takes its whole pid namespace) and nspawn."""
     for pid in (init_pid, nspawn_pid):
-        if pid and pid_alive(pid):
+        if pid and process_running(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     for pid in (init_pid, nspawn_pid):
@@ -355,14 +347,6 @@ class LocalInstance:
             self.root, self.machine, self.workdir / "console.log", self.network.net.netns_path
         )
         self.init_pid = find_container_init(self.proc.pid)
-
-    def wait_ssh_port(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection((self.address, 22), 1):
-                return
-            time.sleep(0.2)
-        raise WaitTimeout(f"sshd on {self.address}:22", timeout, "port closed")
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Power off (keeps the root filesystem mounted, e.g. for a snapshot)."""

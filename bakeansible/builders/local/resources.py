@@ -9,8 +9,9 @@ import shutil
 from pathlib import Path
 
 from bakeansible.builders.local import instance, network
-from bakeansible.pipeline.journal import Resource, process_start_time
+from bakeansible.pipeline.journal import Resource
 from bakeansible.pipeline.reaper import deleter
+from bakeansible.procinfo import process_start_time
 
 
 @deleter("local.directory")

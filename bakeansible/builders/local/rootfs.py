@@ -119,7 +119,7 @@ def check_tarball(tarball: Path) -> None:
 
 def _holder(lock: Path) -> str:
     """Who holds ``lock``, from the pid and start time each holder writes into it."""
-    from bakeansible.pipeline.journal import process_alive
+    from bakeansible.procinfo import process_alive
 
     pid, _, start = lock.read_text().strip().partition(" ")
     if not pid.isdigit() or not process_alive(int(pid), start):
@@ -140,7 +140,7 @@ def _locked(
 ) -> Iterator[None]:
     """Hold the flock on ``path``. The kernel drops a flock when its holder dies, so a lock
     file left by kill -9 never blocks; a live holder is named and waited for (cancellably)."""
-    from bakeansible.pipeline.journal import process_start_time
+    from bakeansible.procinfo import process_start_time
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as fh:

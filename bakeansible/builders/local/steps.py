@@ -13,13 +13,11 @@ from bakeansible.builders.local.config import LocalConfig
 from bakeansible.communicators.agent import HINT as AGENT_HINT
 from bakeansible.communicators.agent import agent_problem, agent_public_keys
 from bakeansible.communicators.keys import generate_keypair
-from bakeansible.communicators.ssh import SshCommunicator
 from bakeansible.errors import StepError, WaitTimeout
 from bakeansible.paths import state_dir
 from bakeansible.pipeline.context import Artifact, BuildContext, SshTarget
-from bakeansible.pipeline.journal import process_start_time
 from bakeansible.pipeline.step import Outcome, Step
-from bakeansible.provisioners.run import StepConnectSsh
+from bakeansible.procinfo import process_start_time
 
 
 @dataclass
@@ -246,16 +244,16 @@ class StepBootContainer(Step[LocalContext]):
 
 
 class StepWaitBoot(Step[LocalContext]):
-    """Waits until systemd in the container has finished booting (running or degraded)."""
+    """Waits until systemd in the container has finished booting (running or degraded);
+    reads ``ctx.comm``."""
 
     title = "Waiting for the container to finish booting..."
 
-    def __init__(self, connect: StepConnectSsh, timeout: float) -> None:
-        self.connect = connect
+    def __init__(self, timeout: float) -> None:
         self.timeout = timeout
 
     def run(self, ctx: LocalContext) -> None:
-        comm: SshCommunicator | None = self.connect.comm
+        comm = ctx.comm
         assert comm is not None
         lines: list[str] = []
         try:

@@ -27,6 +27,7 @@ from bakeansible.builders.tencentcloud.context import (
 from bakeansible.builders.tencentcloud.credentials import (
     find_role,
 )
+from bakeansible.builders.tencentcloud.inventory import CvmInventory
 from bakeansible.builders.tencentcloud.steps.assume_role import StepAssumeRole
 from bakeansible.builders.tencentcloud.steps.clear_keys import StepClearAuthorizedKeys
 from bakeansible.builders.tencentcloud.steps.copy_image import StepCopyImage
@@ -127,6 +128,7 @@ class TencentCvmBuilder:
         ctx = TencentContext.from_base(
             base, client=client, access=access, zone=self.config.zone, tags=tags
         )
+        ctx.inventory = CvmInventory()
         # Provisioners keep their run directories (ansible-runner's) under the output dir.
         if not ctx.output_dir.is_absolute():
             ctx.output_dir = self.project_dir / ctx.output_dir
@@ -171,10 +173,12 @@ class TencentCvmBuilder:
             if not c.security_group_id:
                 over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
                 steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
-            connect = StepConnectSsh(c.ssh_timeout)
-            steps += [connect, StepProvision(connect, self.provisioners)]
+            steps += [
+                StepConnectSsh(c.ssh_timeout),
+                StepProvision(self.provisioners, c.ssh_timeout),
+            ]
             if c.ssh_clear_authorized_keys:
-                steps.append(StepClearAuthorizedKeys(connect))
+                steps.append(StepClearAuthorizedKeys())
         steps += [
             StepDetachTempKeyPair(c.instance_ready_timeout),
             StepCreateImage(

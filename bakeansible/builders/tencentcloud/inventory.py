@@ -1,15 +1,15 @@
 """A ``bake_cvm`` dynamic inventory for the build's own instance, for the Ansible provisioner.
 
-On a Tencent build, Ansible finds the instance through the same inventory plugin users run
-against their fleets (``bake_cvm``, shipped in ``bakeansible/ansible_plugins/inventory/``),
-filtered to the build's ``bake:build-id`` tag. The file holds no secret: credentials travel in
+On a Tencent build (``CvmInventory``, put on ``ctx.inventory`` by the builder), Ansible finds
+the instance through the same inventory plugin users run against their fleets (``bake_cvm``,
+shipped in ``bakeansible/ansible_plugins/inventory/``), filtered to the build's
+``bake:build-id`` tag. The file holds no secret: credentials travel in
 the environment returned beside it, which the provisioner passes to ansible-runner (and masks).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -17,18 +17,10 @@ import yaml
 from bakeansible.ansible_plugins import INVENTORY_PLUGIN_DIR
 from bakeansible.builders.tencentcloud.context import TAG_BUILD_ID, TencentContext
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.inventory import BuildInventory
 
 #: The plugin's directory in the installed package.
 PLUGIN_DIR = INVENTORY_PLUGIN_DIR
-
-
-@dataclass(frozen=True)
-class BuildInventory:
-    """The inventory file and the environment Ansible needs to read it."""
-
-    path: Path
-    env: dict[str, str] = field(repr=False)
-    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 def plugin_dir(project_dir: Path | None = None) -> Path:
@@ -114,3 +106,12 @@ def write_build_inventory(
         env["TENCENTCLOUD_SESSION_TOKEN"] = creds.token
     secrets = tuple(s for s in (creds.secret_key, creds.token) if s)
     return BuildInventory(path, env, secrets)
+
+
+class CvmInventory:
+    """The Tencent builder's ``InventorySource``: ``write_build_inventory``."""
+
+    def write_inventory(
+        self, ctx: BuildContext, directory: Path, *, groups: Sequence[str], user: str | None
+    ) -> BuildInventory | None:
+        return write_build_inventory(ctx, directory, groups=groups, user=user)

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bakeansible.procinfo import process_running
 from bakeansible.testing.tcloud.cloud import Cloud, Delays
 from bakeansible.testing.tcloud.faults import Faults
 from bakeansible.testing.tcloud.server import EmulatorServer
@@ -107,7 +108,7 @@ class TencentEmulator:
             self._server = None
         pids = self._container_pids()
         self.cloud.close()  # never raises: what it could not remove shows in leftovers()
-        self._left = [f"container process {pid}" for pid in pids if _alive(pid)]
+        self._left = [f"container process {pid}" for pid in pids if process_running(pid)]
         prefix = str(self.data_dir.resolve()) + "/"
         with Path("/proc/self/mounts").open() as fh:
             mounts = [line.split()[1] for line in fh if line.split()[1].startswith(prefix)]
@@ -215,9 +216,3 @@ class TencentEmulator:
         }
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"

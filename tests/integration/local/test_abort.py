@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bakeansible.pipeline.journal import Journal, process_alive
+from bakeansible.pipeline.journal import Journal
+from bakeansible.procinfo import process_alive
 from tests.conftest import bake_env
 from tests.hostcheck import network_links, network_namespaces
 

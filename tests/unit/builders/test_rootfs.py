@@ -12,6 +12,8 @@ import pytest
 from bakeansible.builders.local.rootfs import _build_once
 from bakeansible.errors import BakeError, BuildCancelled
 
+REPO = Path(__file__).resolve().parents[3]
+
 
 def _make_root(tmp: Path) -> None:
     (tmp / "usr/sbin").mkdir(parents=True)
@@ -65,7 +67,9 @@ def test_a_live_holder_is_named_and_the_wait_can_be_cancelled(tmp_path: Path) ->
          "import fcntl, os, sys, time\n"
          f"fh = open({str(lock)!r}, 'a+')\n"
          "fcntl.flock(fh, fcntl.LOCK_EX)\n"
-         "start = open(f'/proc/{os.getpid()}/stat').read().rsplit(')', 1)[1].split()[19]\n"
+         f"sys.path.insert(0, {str(REPO)!r})\n"
+         "from bakeansible.procinfo import process_start_time\n"
+         "start = process_start_time(os.getpid())\n"
          "fh.write(f'{os.getpid()} {start}\\n'); fh.flush()\n"
          "print('locked', flush=True); time.sleep(60)\n"],
         stdout=subprocess.PIPE, text=True,

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from bakeansible.pipeline.context import BuildContext
-from bakeansible.pipeline.journal import BuildRecord, Journal, process_alive, process_start_time
+from bakeansible.pipeline.journal import BuildRecord, Journal
+from bakeansible.procinfo import (
+    process_alive,
+    process_running,
+    process_start_time,
+    process_state,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -182,6 +188,7 @@ def test_process_start_time_of_self_and_of_a_missing_pid() -> None:
     fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
     assert mine == fields[19], "field 22 of /proc/pid/stat (starttime)"
     assert process_start_time(2**22 + 1) is None  # above pid_max's ceiling: never a process
+    assert process_state(2**22 + 1) is None and process_state(os.getpid()) in ("R", "S")
 
 
 def test_process_start_time_with_parens_and_spaces_in_the_name(tmp_path: Path) -> None:
@@ -227,14 +234,16 @@ def test_a_zombie_is_not_alive() -> None:
     proc = subprocess.Popen(["sleep", "0.1"])
     start = process_start_time(proc.pid)
     assert start is not None and process_alive(proc.pid, start)
-    stat = Path(f"/proc/{proc.pid}/stat")
+    assert process_running(proc.pid)
     deadline = time.monotonic() + 10
-    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+    while process_state(proc.pid) != "Z":
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert process_start_time(proc.pid) == start, "a zombie keeps its /proc entry"
     assert not process_alive(proc.pid, start)
+    assert not process_running(proc.pid)
     proc.wait()
+    assert process_state(proc.pid) is None and not process_running(proc.pid), "reaped: gone"
 
 
 def test_a_locked_journal_names_the_file_and_is_not_called_damaged(journal: Journal) -> None:

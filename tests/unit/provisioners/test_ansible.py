@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ import yaml
 from bakeansible.config.playbook import playbook_template
 from bakeansible.errors import StepError
 from bakeansible.pipeline.context import BuildContext, SshTarget
-from bakeansible.provisioners.ansible import AnsibleProvisioner, RunPlan
+from bakeansible.pipeline.inventory import BuildInventory
+from bakeansible.provisioners.ansible import AnsibleProvisioner
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -30,16 +32,23 @@ def test_an_inventory_ansible_cannot_parse_fails_the_run(
     ctx = BuildContext(uuid.uuid4().hex, "tc", "tencentcloud-cvm", output_dir=tmp_path / "out")
     ctx.ssh = SshTarget("127.0.0.2", 22, "root", tmp_path / "key")
 
-    def missing_plugin_inventory(ctx: BuildContext, plan: RunPlan) -> Path:
-        path = plan.private_data_dir / "inventory/build.bake_cvm.yml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump({"plugin": "bake_cvm", "regions": ["ap-guangzhou"]}))
-        plan.envvars["ANSIBLE_INVENTORY_PLUGINS"] = str(tmp_path / "no-plugins-here")
-        # As write_build_inventory enables them: the yaml plugin then rejects the file too.
-        plan.envvars["ANSIBLE_INVENTORY_ENABLED"] = "bake_cvm,host_list,script,auto,yaml,ini"
-        return path
+    class MissingPluginInventory:
+        """A builder's inventory hook whose plugin is not where it says."""
 
-    monkeypatch.setattr(prov, "_write_inventory", missing_plugin_inventory)
+        def write_inventory(
+            self, ctx: BuildContext, directory: Path, *, groups: Sequence[str], user: str | None
+        ) -> BuildInventory:
+            path = directory / "build.bake_cvm.yml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(yaml.safe_dump({"plugin": "bake_cvm", "regions": ["ap-guangzhou"]}))
+            env = {
+                "ANSIBLE_INVENTORY_PLUGINS": str(tmp_path / "no-plugins-here"),
+                # As write_build_inventory enables them: the yaml plugin then rejects it too.
+                "ANSIBLE_INVENTORY_ENABLED": "bake_cvm,host_list,script,auto,yaml,ini",
+            }
+            return BuildInventory(path, env)
+
+    ctx.inventory = MissingPluginInventory()
     with pytest.raises(StepError) as err:
         try:
             prov.provision(ctx, None, None)  # type: ignore[arg-type]

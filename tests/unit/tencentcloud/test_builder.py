@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from bakeansible.builders.tencentcloud.builder import TencentCvmBuilder
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig
@@ -38,3 +41,18 @@ def test_a_context_needs_valid_access_even_without_preflight() -> None:
     b = builder(secret_key="")
     with pytest.raises(ConfigError, match="secret_key"):
         b.new_context(BuildContext(build_id="1" * 32, build_name="web", builder_type="t"))
+
+
+def test_the_context_supplies_the_bake_cvm_inventory_filtered_to_the_build(
+    tmp_path: Path,
+) -> None:
+    b = builder(endpoint="http://127.0.0.1:9", skip_region_validation=True, secret_key="k" * 32)
+    ctx = b.new_context(BuildContext(build_id="1" * 32, build_name="web", builder_type="t"))
+    assert ctx.inventory is not None, "the provisioner would fall back to the static inventory"
+    written = ctx.inventory.write_inventory(ctx, tmp_path / "inv", groups=("default",), user="u")
+    assert written is not None and written.path.name == "build.bake_cvm.yml"
+    doc = yaml.safe_load(written.path.read_text())
+    assert doc["plugin"] == "bake_cvm"
+    assert doc["filters"] == {"tag:bake:build-id": "1" * 32}
+    assert "k" * 32 not in written.path.read_text()
+    assert written.env["TENCENTCLOUD_SECRET_KEY"] == "k" * 32 and "k" * 32 in written.secrets

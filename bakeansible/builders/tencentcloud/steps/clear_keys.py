@@ -9,7 +9,6 @@ from __future__ import annotations
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.errors import StepError
 from bakeansible.pipeline.step import Step
-from bakeansible.provisioners.run import StepConnectSsh
 
 COMMAND = (
     "rm -f ~/.ssh/authorized_keys; sudo -n rm -f /root/.ssh/authorized_keys 2>/dev/null || true"
@@ -17,15 +16,12 @@ COMMAND = (
 
 
 class StepClearAuthorizedKeys(Step[TencentContext]):
-    """Reads the SSH connection of ``connect``; writes nothing."""
+    """Reads ``ctx.comm`` (the SSH connection); writes nothing."""
 
     title = "Trying to remove SSH authorized keys from the instance..."
 
-    def __init__(self, connect: StepConnectSsh) -> None:
-        self.connect = connect
-
     def run(self, ctx: TencentContext) -> None:
-        comm = self.connect.comm
+        comm = ctx.comm
         if comm is None:
             raise StepError("No SSH connection to clear the authorized keys over.")
         status = comm.run(COMMAND, on_line=ctx.ui.message, cancel=lambda: ctx.cancelled)
