@@ -59,7 +59,13 @@ class StepCopyImage(Step[TencentContext]):
         for region in self.regions:
             image_id = self._copies[region][1]
             ctx.ui.message(f"Waiting for copy {image_id} in {region}")
-            wait_image_normal(ctx.api.for_region(region), image_id, self.timeout)
+            wait_image_normal(
+                ctx.api.for_region(region),
+                image_id,
+                self.timeout,
+                ui=ctx.ui,
+                subject=f"copy {image_id} in {region}",
+            )
             ctx.images[region] = image_id
             ctx.ui.message(f"Image copied: {region}: {image_id}")
         set_artifact(ctx, self.image_name)
@@ -71,7 +77,8 @@ class StepCopyImage(Step[TencentContext]):
             found = find_images_by_name(client, self.image_name)
             return (found[0].ImageId, "listed") if found else (None, "not listed yet")
 
-        return poll(client, f"the copy of {ctx.image_id} in {region} to appear", 120.0, probe)
+        what = f"the copy of {ctx.image_id} in {region} to appear"
+        return poll(client, what, 120.0, probe, ui=ctx.ui, subject=f"the copy in {region}")
 
     def cleanup(self, ctx: TencentContext, outcome: Outcome) -> None:
         for region, (rid, image_id) in list(self._copies.items()):

@@ -104,7 +104,7 @@ class StepCreateImage(Step[TencentContext]):
         self._created = ctx.image_id = image_id
         ctx.record_created(self._rid, image_id)
         ctx.ui.message("Waiting for image ready")
-        wait_image_normal(ctx.api, image_id, self.timeout)
+        wait_image_normal(ctx.api, image_id, self.timeout, ui=ctx.ui)
         ctx.images = {ctx.region: image_id}
         set_artifact(ctx, self.image_name)
         ctx.ui.message(f"Image created: {image_id}")

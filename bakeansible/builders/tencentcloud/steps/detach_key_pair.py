@@ -27,5 +27,5 @@ class StepDetachTempKeyPair(Step[TencentContext]):
             "DisassociateInstancesKeyPairs",
             {"KeyIds": [ctx.key_id], "InstanceIds": [ctx.instance_id], "ForceStop": True},
         )
-        ctx.instance = wait_instance_running(ctx.api, ctx.instance_id, self.timeout)
+        ctx.instance = wait_instance_running(ctx.api, ctx.instance_id, self.timeout, ui=ctx.ui)
         ctx.ui.message("Keypair detached")

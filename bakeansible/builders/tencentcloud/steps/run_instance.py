@@ -122,7 +122,9 @@ class StepRunInstance(Step[TencentContext]):
         self._created = ctx.instance_id = ids[0]
         ctx.record_created(self._rid, ctx.instance_id)
         ctx.ui.message("Waiting for instance ready")
-        inst = wait_instance_running(ctx.api, ctx.instance_id, self.config.instance_ready_timeout)
+        inst = wait_instance_running(
+            ctx.api, ctx.instance_id, self.config.instance_ready_timeout, ui=ctx.ui
+        )
         ctx.instance = inst
         ctx.ui.message(f"Instance created: {ctx.instance_id}")
         ctx.ssh = SshTarget(
