@@ -9,6 +9,7 @@ template itself is the one a user would run against the cloud.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -149,8 +150,18 @@ def test_seed_template_builds_nginx_image(
             "/usr/sbin/nginx -v",
         ], source=images["ap-guangzhou"])  # fmt: skip
         (project / "check.json").write_text(json.dumps(check))
+        # Slower power cycles: the key pair detach waits through STOPPING and STARTING, and
+        # shows the state it is in (the wait's first line is the step's own).
+        fast = emu.cloud.delays
+        emu.cloud.delays = dataclasses.replace(fast, stop=1.5, start=3.0)
         second = run_bake(["build", "check.json"], project, env)
+        emu.cloud.delays = fast
         assert second.returncode == 0, second.stdout + second.stderr
+        assert re.search(
+            r"==> tencentcloud-cvm: Waiting for instance ins-\w+ \(STARTING, "
+            r"DisassociateInstancesKeyPairs: OPERATING, \d+s\)\n",
+            second.stdout,
+        ), second.stdout
         assert "enabled" in second.stdout and "nginx version" in second.stdout
         images["ap-guangzhou#check"] = image_ids(second.stdout)["ap-guangzhou"]
 
