@@ -4,7 +4,8 @@ Packer polled every 5 s for a fixed 1800/3600 s and only noticed LAUNCH_FAILED o
 at the timeout. These waits take their timeout from the config, poll quickly at first and back
 off (``Backoff``), start over quickly when the state changes, and raise at once when the cloud
 reports a failure, with the operation's own error message. With a ``Ui`` they show the state and
-the elapsed time on each change and at least every ``PROGRESS_EVERY`` seconds.
+the elapsed time after a few seconds, on each change and at least every ``PROGRESS_EVERY``
+seconds.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ T = TypeVar("T")
 
 #: A resource may not be listed for a short while after it was created (packer#10396).
 VISIBILITY_GRACE = 60.0
-#: A wait shows a progress line at least this often (seconds), also without a state change.
+#: A wait shows its state after this many seconds, then at least every PROGRESS_EVERY seconds.
+PROGRESS_FIRST = 5.0
 PROGRESS_EVERY = 30.0
 
 
@@ -71,21 +73,28 @@ def format_elapsed(seconds: float) -> str:
 
 class WaitProgress:
     """Progress lines of one wait through the build's Ui: ``Waiting for image img-1 (CREATING,
-    2m10s)``, on each state change after the first and at least every ``every`` seconds."""
+    2m10s)``. The step has just said what it waits for, so the first line comes on the first
+    state change or after ``first`` seconds, then on each change and at least every ``every``."""
 
-    def __init__(self, ui: Ui, subject: str, started: float, every: float = PROGRESS_EVERY):
+    def __init__(
+        self,
+        ui: Ui,
+        subject: str,
+        started: float,
+        *,
+        first: float = PROGRESS_FIRST,
+        every: float = PROGRESS_EVERY,
+    ) -> None:
         self.ui, self.subject, self.every = ui, subject, every
-        self.started = self._last_line = started
+        self.started = started
+        self._next_line = started + first
         self._state: str | None = None
 
     def observe(self, state: str, now: float) -> None:
         changed = self._state is not None and state != self._state
-        first = self._state is None
         self._state = state
-        if first:  # the step has just said what it waits for
-            return
-        if changed or now - self._last_line >= self.every:
-            self._last_line = now
+        if changed or now >= self._next_line:
+            self._next_line = now + self.every
             elapsed = format_elapsed(now - self.started)
             self.ui.say(f"Waiting for {self.subject} ({state}, {elapsed})")
 
