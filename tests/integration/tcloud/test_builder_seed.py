@@ -157,13 +157,13 @@ def test_seed_template_builds_nginx_image(
         second = run_bake(["build", "check.json"], project, env)
         emu.cloud.delays = fast
         assert second.returncode == 0, second.stdout + second.stderr
+        assert "enabled" in second.stdout and "nginx version" in second.stdout
+        images["ap-guangzhou#check"] = image_ids(second.stdout)["ap-guangzhou"]
         assert re.search(
             r"==> tencentcloud-cvm: Waiting for instance ins-\w+ \(STARTING, "
             r"DisassociateInstancesKeyPairs: OPERATING, \d+s\)\n",
             second.stdout,
         ), second.stdout
-        assert "enabled" in second.stdout and "nginx version" in second.stdout
-        images["ap-guangzhou#check"] = image_ids(second.stdout)["ap-guangzhou"]
 
         # -force replaces an image of the same name.
         again = run_bake(["build", "-force", "check.json"], project, env)
