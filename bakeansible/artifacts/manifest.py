@@ -26,10 +26,14 @@ class ManifestPostProcessor:
         self.config = ManifestConfig(**spec.options)
         self.project_dir = project_dir
 
+    def output_path(self) -> Path:
+        """The manifest file this post-processor appends to."""
+        out = Path(self.config.output or "packer-manifest.json")
+        return out if out.is_absolute() else self.project_dir / out
+
     def post_process(self, ctx: BuildContext, artifact: Artifact, run_uuid: str) -> None:
         c = self.config
-        out = Path(c.output or "packer-manifest.json")
-        out = out if out.is_absolute() else self.project_dir / out
+        out = self.output_path()
         entry = manifest_entry(
             ctx.build_name, artifact, run_uuid,
             strip_path=c.strip_path, strip_time=c.strip_time, custom_data=c.custom_data or {},

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeansible.artifacts.fingerprint import build_fingerprint
-from bakeansible.artifacts.manifest import check_manifest
+from bakeansible.artifacts.manifest import ManifestPostProcessor, check_manifest
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.pipeline.context import Artifact, BuildContext
@@ -174,17 +174,12 @@ def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions)
 
 def _manifest_paths(spec: BuildSpec, builder: Builder[Any], project_dir: Path) -> list[Path]:
     """The manifests the build will append to (as ``run_post_processors`` resolves them)."""
-    paths = []
-    for pp in spec.post_processors:
-        if pp.type == "manifest":
-            opts = pp.options if isinstance(pp.options, dict) else vars(pp.options)
-            out = Path(str(opts.get("output") or "packer-manifest.json"))
-            paths.append(out if out.is_absolute() else project_dir / out)
-    if not paths:
-        # The default manifest beside the image: where the builder's context puts output.
-        out = getattr(builder, "output_dir", None) or project_dir / "output"
-        paths.append(Path(out) / "manifest.json")
-    return paths
+    paths = [
+        ManifestPostProcessor(pp, project_dir).output_path()
+        for pp in spec.post_processors
+        if pp.type == "manifest"
+    ]
+    return paths or [builder.output_dir / "manifest.json"]
 
 
 def _default_manifest(ctx: BuildContext) -> Path:

@@ -33,6 +33,10 @@ class Builder(Protocol[C]):
     def preflight(self, force: bool = False) -> None:
         """Check the host and the config before any side effect; raise PreflightError."""
 
+    @property
+    def output_dir(self) -> Path:
+        """Where the build writes its artifacts, run directories and default manifest."""
+
     def source_identity(self) -> str:
         """What the build starts from, for the input fingerprint."""
 

@@ -130,9 +130,13 @@ class TencentCvmBuilder:
         )
         ctx.inventory = CvmInventory()
         # Provisioners keep their run directories (ansible-runner's) under the output dir.
-        if not ctx.output_dir.is_absolute():
-            ctx.output_dir = self.project_dir / ctx.output_dir
+        ctx.output_dir = self.output_dir
         return ctx
+
+    @property
+    def output_dir(self) -> Path:
+        """The run directories and default manifest: ``output/`` of the project."""
+        return self.project_dir / "output"
 
     def role(self) -> tuple[str, str, int] | None:
         """(role ARN, session name, duration) when assume_role (or its env vars) is set."""
