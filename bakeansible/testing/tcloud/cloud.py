@@ -249,7 +249,7 @@ class Cloud:
                 if (group := region.security_groups.get(group_id)) is not None
                 for policy in group.ingress
             ]
-        firewall.enforce(containers.netns(container), policies)
+        firewall.enforce(container.netns, policies)
 
     def security_group_changed(self, region: RegionState, group_id: str) -> None:
         """Apply a group's new policies to every running instance that uses it."""

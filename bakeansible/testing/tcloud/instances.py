@@ -68,9 +68,3 @@ def remove_keys(root: Path, keys: list[str]) -> None:
         if not any(line.strip() and _same_key(line, key) for key in keys)
     ]
     path.write_text("".join(line + "\n" for line in lines))
-
-
-def netns(container: local.LocalInstance) -> str:
-    """The container's network namespace (``ip netns`` name), where its security groups'
-    ingress rules are enforced."""
-    return container.netns
