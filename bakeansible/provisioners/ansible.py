@@ -168,6 +168,7 @@ class AnsibleProvisioner:
             collections_dir=Path(collections[0]) if collections else own / "collections",
             cancel=ctx.cancel_event,
             on_line=ctx.ui.message,
+            owner=ctx,
         )
 
     def release(self, ctx: BuildContext) -> None:

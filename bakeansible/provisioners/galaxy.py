@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from bakeansible.errors import BakeError, BuildCancelled, PreflightError, StepError
+from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.journal import Resource
 from bakeansible.pipeline.reaper import deleter
 from bakeansible.procs import run_cancellable
@@ -114,8 +115,10 @@ def install_requirements(
     collections_dir: Path,
     cancel: threading.Event,
     on_line: Callable[[str], None] | None = None,
+    owner: BuildContext | None = None,
 ) -> None:
-    """Install the roles into ``roles_dir`` and the collections into ``collections_dir``."""
+    """Install the roles into ``roles_dir`` and the collections into ``collections_dir``
+    (``owner``: the build that journals ansible-galaxy as one of its host processes)."""
     flags = (["--force"] if options.force else []) + (
         ["--force-with-deps"] if options.force_with_deps else []
     )
@@ -139,6 +142,7 @@ def install_requirements(
                 on_line=on_line,
                 what=f"ansible-galaxy {kind} install",
                 cwd=req.path.parent,
+                owner=owner,
             )
         except BuildCancelled:
             raise
