@@ -111,7 +111,9 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
         if flags.machine:
             return  # the summary records say it all
         took = human_duration(result.duration)
-        if result.ok:
+        if result.ok and result.up_to_date:
+            console.write(f"Build '{result.name}' is up to date.")
+        elif result.ok:
             console.write(f"Build '{result.name}' finished after {took}.")
         elif result.cancelled:
             console.write(f"Build '{result.name}' was cancelled after {took}.", fg="red")
@@ -168,7 +170,8 @@ def _print_summary(
         console.write("==> Builds finished. The artifacts of successful builds are:", bold=True)
         for r in ok:
             assert r.artifact is not None
-            console.write(f"--> {r.name}: {r.artifact.description}", bold=True)
+            note = " (up to date)" if r.up_to_date else ""
+            console.write(f"--> {r.name}: {r.artifact.description}{note}", bold=True)
     elif not failed:
         console.write("==> Builds finished but no artifacts were created.")
 

@@ -119,7 +119,8 @@ def run_options(fn: F) -> F:
     """How a run behaves, shared by ``bake build`` and ``bake --playbook``."""
     decorators = [
         click.option("-force", "--force", is_flag=True,
-                     help="Replace an existing image (or artifact) of the same name."),
+                     help="Rebuild even when up to date, replacing an existing image of "
+                     "the same name."),
         click.option("-on-error", "--on-error", type=click.Choice(["cleanup", "abort", "ask"]),
                      default="cleanup", show_default=True,
                      help="cleanup: remove everything; abort: keep it for debugging; ask: prompt."),

@@ -7,11 +7,20 @@ from typing import Any
 
 from bakeansible.cli.build import BuildFlags, execute
 from bakeansible.cli.options import run_cli
+from bakeansible.config.model import Template
 
 
 @run_cli
 def run_playbook(**kw: Any) -> int:
-    """Without ./bake.yml, ``-var``/``-var-file`` values become Ansible extra vars (with ``-e``);
+    """Bake with the playbook of ``--playbook``."""
+    flags = BuildFlags.from_options(kw)
+    return execute(playbook_template_from(kw), flags, Path.cwd())
+
+
+def playbook_template_from(kw: dict[str, Any]) -> Template:
+    """The template ``--playbook`` and its flags stand for (``bake plan --playbook`` too).
+
+    Without ./bake.yml, ``-var``/``-var-file`` values become Ansible extra vars (with ``-e``);
     with one, they are the template's variables and the playbook runs on each of its builds."""
     from bakeansible.config.load import load_template
     from bakeansible.config.playbook import playbook_template
@@ -32,11 +41,9 @@ def run_playbook(**kw: Any) -> int:
         build_options["source"] = kw["source"]
     if kw["output_dir"]:
         build_options["output_dir"] = str(kw["output_dir"])
-    template = playbook_template(
+    return playbook_template(
         playbook,
         base=base,
         options={"extra_vars": extra_vars} if extra_vars else None,
         build_options=build_options,
     )
-    flags = BuildFlags.from_options(kw)
-    return execute(template, flags, project_dir)

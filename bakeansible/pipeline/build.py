@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bakeansible.artifacts.fingerprint import build_fingerprint
+from bakeansible.artifacts.fingerprint import digest_of_parts, fingerprint_inputs
 from bakeansible.artifacts.manifest import ManifestPostProcessor, check_manifest
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.pipeline.context import Artifact, BuildContext
+from bakeansible.pipeline.incremental import Decision, assess
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.protocols import Builder, PostProcessor
 from bakeansible.pipeline.runner import AskCallback, OnError, PauseCallback, run_steps
@@ -50,10 +51,13 @@ class RunOptions:
 
 @dataclass
 class PlannedBuild:
-    """A build whose builder exists and whose preflight passed."""
+    """A build whose builder exists and whose preflight passed, or that is up to date.
+
+    ``decision`` says which (None: not assessed, the build runs)."""
 
     spec: BuildSpec
     builder: Builder[Any]
+    decision: Decision | None = None
 
 
 @dataclass
@@ -65,6 +69,7 @@ class BuildResult:
     artifact: Artifact | None = None
     error: BakeError | None = None
     duration: float = 0.0
+    up_to_date: bool = False  # an earlier image was reused: nothing was built
 
     @property
     def ok(self) -> bool:
@@ -76,18 +81,58 @@ class BuildResult:
 
 
 def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
-    """Instantiate builders and run all preflight checks; no side effect. Raises BakeError."""
+    """Instantiate builders, decide which builds are up to date and run every preflight check
+    of the others; no side effect. Raises BakeError."""
+    planned = assess_builds(template, options)
+    for p in planned:
+        if p.decision is None or not p.decision.up_to_date:
+            p.builder.preflight(force=options.force)
+    return planned
+
+
+def assess_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
+    """Each build with its builder and its decision (up to date or rebuild, and why); reads
+    only. This is ``bake plan``; ``plan_builds`` adds the preflight checks."""
     planned = []
+    secrets = template.sensitive_values()
     for spec in template.builds:
         cls = builder_class(spec.type)
         builder = cls(spec, options.project_dir)
-        builder.preflight(force=options.force)
-        for manifest in _manifest_paths(spec, builder, options.project_dir):
+        manifests = _manifest_paths(spec, builder, options.project_dir)
+        for manifest in manifests:
             check_manifest(manifest)
-        planned.append(PlannedBuild(spec, builder))
+        decision = assess(builder, spec, options.project_dir, manifests, secrets, options.force)
+        planned.append(PlannedBuild(spec, builder, decision))
     if not planned:
         raise BakeError("No builds to run.")
     return planned
+
+
+def reuse_build(planned: PlannedBuild, options: RunOptions, ui: Ui) -> BuildResult:
+    """An up-to-date build: no step runs; the earlier artifact goes to the post-processors."""
+    spec, decision = planned.spec, planned.decision
+    assert decision is not None and decision.artifact is not None, "only up-to-date builds"
+    started = time.monotonic()
+    ctx = BuildContext(
+        build_id=uuid.uuid4().hex,
+        build_name=spec.name,
+        builder_type=spec.type,
+        ui=ui,
+        masker=options.masker,
+        project_dir=options.project_dir,
+        output_dir=planned.builder.output_dir,
+        input_fingerprint=decision.fingerprint,
+    )
+    artifact = ctx.artifact = decision.artifact
+    artifact.extra.update(input_fingerprint=decision.fingerprint, input_parts=decision.parts)
+    ui.say(f"up to date: {artifact.description} (inputs unchanged; -force rebuilds)")
+    result = BuildResult(spec.name, spec.type, artifact=artifact, up_to_date=True)
+    try:
+        run_post_processors(spec, ctx, options)
+    except BakeError as exc:
+        result.error = exc
+    result.duration = time.monotonic() - started
+    return result
 
 
 def run_build(
@@ -95,6 +140,14 @@ def run_build(
 ) -> BuildResult:
     """Run one build's steps to the end, then its post-processors."""
     spec = planned.spec
+    decision = planned.decision
+    if decision is not None and decision.up_to_date:
+        return reuse_build(planned, options, ui)
+    if decision is None:
+        digest, parts = fingerprint_inputs(
+            spec, options.project_dir, planned.builder.source_identity()
+        )
+        decision = Decision(digest, parts)
     started = time.monotonic()
     build_id = uuid.uuid4().hex
     base = BuildContext(
@@ -107,6 +160,7 @@ def run_build(
         masker=options.masker,
         force=options.force,
         project_dir=options.project_dir,
+        input_fingerprint=decision.fingerprint,
     )
     ctx = planned.builder.new_context(base)
     result = BuildResult(spec.name, spec.type)
@@ -129,10 +183,9 @@ def run_build(
         run_steps(planned.builder.steps(ctx), ctx, options.on_error, options.ask, options.pause)
         result.artifact = ctx.artifact
         if ctx.artifact is not None:
-            identity = planned.builder.source_identity()
-            ctx.artifact.extra.setdefault(
-                "input_fingerprint", build_fingerprint(spec, options.project_dir, identity)
-            )
+            digest, parts = _recorded_inputs(decision, planned.builder.source_identity())
+            ctx.artifact.extra.setdefault("input_fingerprint", digest)
+            ctx.artifact.extra.setdefault("input_parts", parts)
         run_post_processors(spec, ctx, options)
         state = "succeeded"
     except BuildCancelled as exc:
@@ -157,6 +210,15 @@ def run_build(
             options.journal.finish_build(build_id, state)
         result.duration = time.monotonic() - started
     return result
+
+
+def _recorded_inputs(decision: Decision, source_now: str) -> tuple[str, dict[str, str]]:
+    """The inputs as planned, with the source as it is now: a Debian base built by this very
+    build is only known once it exists (a later plan sees the built one)."""
+    if decision.parts.get("source") == source_now:
+        return decision.fingerprint, decision.parts
+    parts = {**decision.parts, "source": source_now}
+    return digest_of_parts(parts), parts
 
 
 def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions) -> None:

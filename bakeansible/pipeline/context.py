@@ -61,6 +61,8 @@ class BuildContext:
     masker: Masker = field(default_factory=Masker)
     output_dir: Path = Path("output")
     force: bool = False
+    # The build's input fingerprint, known before the first step (a cloud image is tagged with it).
+    input_fingerprint: str = ""
     project_dir: Path = field(default_factory=Path.cwd)
     started_at: float = field(default_factory=time.time)
     ssh: SshTarget | None = None

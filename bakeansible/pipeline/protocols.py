@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, ProvisionerSpec
 from bakeansible.pipeline.context import Artifact, BuildContext
+from bakeansible.pipeline.previous import ImageCheck, PreviousImage
 from bakeansible.pipeline.step import Step
 
 if TYPE_CHECKING:
@@ -39,6 +40,14 @@ class Builder(Protocol[C]):
 
     def source_identity(self) -> str:
         """What the build starts from, for the input fingerprint."""
+
+    def existing_image(self, image: PreviousImage) -> ImageCheck:
+        """Whether an image an earlier bake of this build made still exists intact, and the
+        artifact to reuse if so. Reads only (a Describe call at most): incremental bakes."""
+
+    def find_image(self, fingerprint: str) -> PreviousImage | None:
+        """An image with this input fingerprint that no local record knows of (a cloud image
+        tagged with it), or None."""
 
     def new_context(self, base: BuildContext) -> C:
         """The builder's own context type, filled from the common one."""

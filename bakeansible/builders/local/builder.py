@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from bakeansible.artifacts.checksum import file_digest
 from bakeansible.builders.local import network, rootfs
 from bakeansible.builders.local.config import LocalConfig
+from bakeansible.builders.local.existing import check_existing_image
 from bakeansible.builders.local.steps import (
     LocalContext,
     StepBootContainer,
@@ -28,6 +29,7 @@ from bakeansible.communicators.agent import require_agent
 from bakeansible.config.model import BuildSpec
 from bakeansible.errors import PreflightError
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.previous import ImageCheck, PreviousImage
 from bakeansible.pipeline.step import Step
 from bakeansible.procs import require_tools
 from bakeansible.provisioners.run import (
@@ -97,8 +99,9 @@ class LocalBuilder:
         _check_writable(self.output_dir)
         if self.image_path.exists() and not force:
             raise PreflightError(
-                f"Image {self.image_path} already exists.",
-                hint="Use -force to replace it, or choose another image_name / --image-name.",
+                f"Image {self.image_path} already exists, and is not up to date.",
+                hint="`bake plan` says why; use -force to replace it, or choose another "
+                "image_name / --image-name.",
             )
         if self.config.ssh_agent_auth:
             require_agent(f"Build {self.spec.name}")
@@ -107,14 +110,22 @@ class LocalBuilder:
 
     def source_identity(self) -> str:
         """What the source is, for the input fingerprint: the base's cache key or the
-        tarball's digest."""
+        tarball's digest. The base's identity includes its installed packages' versions, so
+        a base rebuilt from newer packages is a new source."""
         if rootfs.is_tarball(self.config.source):
             src = Path(self.config.source).expanduser()
             src = src if src.is_absolute() else self.project_dir / src
             return "tarball:" + file_digest(src) if src.is_file() else "tarball:missing"
         suite = rootfs.parse_debian_source(self.config.source)
-        packages = tuple(dict.fromkeys((*rootfs.BASE_PACKAGES, *self.config.extra_packages)))
-        return rootfs.base_key(suite, packages, self.config.mirror)
+        return rootfs.base_identity(suite, self.config.extra_packages, self.config.mirror)
+
+    def existing_image(self, image: PreviousImage) -> ImageCheck:
+        """The earlier image file, if it is still there and its sha256 verifies."""
+        return check_existing_image(image)
+
+    def find_image(self, fingerprint: str) -> PreviousImage | None:
+        """Local images are known only through their records."""
+        return None
 
     def new_context(self, base: BuildContext) -> LocalContext:
         ctx = LocalContext(**{f.name: getattr(base, f.name) for f in fields(BuildContext)})

@@ -301,3 +301,14 @@ def base_cache_path(
 def tarball_cache_path(tarball: Path, root: Path | None = None) -> Path:
     """Where the extracted ``tarball`` is cached (keyed by its content)."""
     return (root or cache_dir()) / "rootfs" / f"tar-{file_digest(tarball)[:16]}"
+
+
+def base_identity(suite: str, extra_packages: tuple[str, ...], mirror: str) -> str:
+    """The Debian base as an input of a build: its cache key and, once built, the digest of its
+    package list (``var/lib/dpkg/status``, versions included), so a base rebuilt from newer
+    packages is a different source. Before the first build: the key and ``(not built yet)``."""
+    target = base_cache_path(suite, extra_packages, mirror)
+    status = target / "var/lib/dpkg/status"
+    if _complete(target).exists() and status.is_file():
+        return f"{target.name} dpkg:{file_digest(status)[:16]}"
+    return f"{target.name} (not built yet)"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bakeansible.builders.tencentcloud.access import AccessCheck, check_access
-from bakeansible.builders.tencentcloud.client import RetryPolicy, TencentClient
+from bakeansible.builders.tencentcloud.client import RetryPolicy, TencentClient, assume_role
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig, config_issues
 from bakeansible.builders.tencentcloud.context import (
     TAG_BUILD_ID,
@@ -27,6 +27,7 @@ from bakeansible.builders.tencentcloud.context import (
 from bakeansible.builders.tencentcloud.credentials import (
     find_role,
 )
+from bakeansible.builders.tencentcloud.existing import check_existing_image, find_tagged_image
 from bakeansible.builders.tencentcloud.inventory import CvmInventory
 from bakeansible.builders.tencentcloud.steps.assume_role import StepAssumeRole
 from bakeansible.builders.tencentcloud.steps.clear_keys import StepClearAuthorizedKeys
@@ -46,6 +47,7 @@ from bakeansible.communicators.agent import require_agent
 from bakeansible.config.model import BuildSpec
 from bakeansible.errors import ConfigError
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.previous import ImageCheck, PreviousImage
 from bakeansible.pipeline.step import Step
 from bakeansible.provisioners.run import (
     StepConnectSsh,
@@ -109,6 +111,27 @@ class TencentCvmBuilder:
         """The source image, for the input fingerprint (an id, or the name pattern)."""
         c = self.config
         return f"image:{c.source_image_id}" if c.source_image_id else f"name:{c.source_image_name}"
+
+    def lookup_client(self) -> TencentClient:
+        """A client for read-only lookups before the build (incremental bakes)."""
+        check = self.checked_access()
+        assert check.credentials is not None, "checked_access refuses missing credentials"
+        client = TencentClient(check.access, check.credentials, policy=self.policy)
+        if role := self.role():
+            client = TencentClient(
+                check.access, assume_role(client, *role), policy=self.policy
+            )
+        return client
+
+    def existing_image(self, image: PreviousImage) -> ImageCheck:
+        """The earlier images, if each still exists in its region and is NORMAL."""
+        return check_existing_image(self.lookup_client(), image)
+
+    def find_image(self, fingerprint: str) -> PreviousImage | None:
+        """An image tagged with ``fingerprint`` (and tagged copies in the copy regions)."""
+        client = self.lookup_client()
+        copies = self.config.copy_regions(client.region)
+        return find_tagged_image(client, self.spec.name, self.type_name, fingerprint, copies)
 
     def new_context(self, base: BuildContext) -> TencentContext:
         check = self.checked_access()

@@ -14,6 +14,8 @@ from bakeansible.pipeline.context import Artifact
 from bakeansible.pipeline.step import Outcome, Step
 
 BUILDER_ID = "tencent.cloud"
+# The tag that carries an image's input fingerprint (incremental bakes look images up by it).
+TAG_FINGERPRINT = "bake:input-fingerprint"
 
 
 def artifact_id(images: dict[str, str]) -> str:
@@ -125,6 +127,10 @@ class StepCreateImage(Step[TencentContext]):
 
 
 def _image_tags(ctx: TencentContext) -> dict[str, str]:
+    """The build's tags but the expiry, and the input fingerprint (found by a later plan)."""
     from bakeansible.builders.tencentcloud.context import TAG_EXPIRES_AT
 
-    return {k: v for k, v in ctx.tags.items() if k != TAG_EXPIRES_AT}
+    tags = {k: v for k, v in ctx.tags.items() if k != TAG_EXPIRES_AT}
+    if ctx.input_fingerprint:
+        tags[TAG_FINGERPRINT] = ctx.input_fingerprint
+    return tags

@@ -46,7 +46,8 @@ class StepPreValidate(Step[TencentContext]):
                 ids = ", ".join(img.ImageId for img in existing)
                 raise StepError(
                     f"Image name {self.image_name} is already used by {ids} in {region}.",
-                    hint="Choose another image_name, delete the image, or build with -force.",
+                    hint="It is not up to date (`bake plan` says why): choose another "
+                    "image_name, delete the image, or build with -force.",
                 )
             for image in existing:
                 ctx.ui.message(f"Deleting existing image {image.ImageId} in {region} (-force)")
