@@ -75,7 +75,13 @@ def decide(
     same = [r for r in records if r.fingerprint == fingerprint]
     if not same and (tagged := builder.find_image(fingerprint)) is not None:
         same = [tagged]
+    seen: set[str] = set()
     for record in same:
+        # The newest record of an image says what it is now (revoked, tested): older ones of
+        # the same image do not count.
+        if record.artifact_id in seen:
+            continue
+        seen.add(record.artifact_id)
         if record.revoked:
             decision.reasons.append(Reason("revoked", record.artifact_id))
             continue
@@ -131,7 +137,8 @@ def diff_parts(old: dict[str, str] | None, new: dict[str, str]) -> list[Reason]:
             )
             reasons.append(Reason(change, detail))
         elif kind == "var":
-            reasons.append(Reason("variable", detail))
+            how = " (added)" if before is None else " (removed)" if after is None else ""
+            reasons.append(Reason("variable", detail + how))
         elif name == "option:provisioners":
             reasons.append(Reason("provisioners", f"{before or 'none'} -> {after or 'none'}"))
         elif detail.startswith("builder."):

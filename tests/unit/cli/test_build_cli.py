@@ -164,7 +164,8 @@ def test_image_exists_without_force(project: Project, form: str) -> None:
     else:
         result = project.bake("--playbook", "playbooks/site.yml")
     assert_refused(
-        project, result, f"Image {image} already exists.", "-force", output_existed=True
+        project, result, f"Image {image} already exists, and is not up to date.", "bake plan",
+        "-force", output_existed=True,
     )
     assert list(out.iterdir()) == [image], "nothing else written beside the image"
     assert image.read_bytes() == b"an earlier image", "the existing image is untouched"
