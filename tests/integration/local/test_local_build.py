@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import tarfile
@@ -81,6 +82,47 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
     # The event log is kept; the key is not.
     assert list((project / "output/local-ansible/artifacts").rglob("job_events/*.json"))
     assert open_journal_resources(state_dir) == []
+    check_cache_hit(project, state_dir, image)
+
+
+def check_cache_hit(project: Path, state_dir: Path, image: Path) -> None:
+    """Baking the same inputs again reuses the image: no container, no tool run, no build in
+    the journal; it is in the manifest as usual. ``bake plan`` names what changed."""
+    args = ["--playbook", "playbooks/site.yml", "--image-name", "web",
+            "-e", "nginx_listen_port=8080", "-e", "nginx_server_name=bake.test"]  # fmt: skip
+    # Every tool a build would start, shadowed by one that leaves a mark and fails.
+    shims = project.parent / "shims"
+    shims.mkdir()
+    marks = project.parent / "started"
+    for tool in ("systemd-nspawn", "mmdebstrap", "tar", "zstd", "ip", "nft", "ssh",
+                 "ansible-playbook", "mount"):  # fmt: skip
+        (shims / tool).write_text(f"#!/bin/sh\necho {tool} >> {marks}\nexit 1\n")
+        (shims / tool).chmod(0o755)
+    env = bake_env(PATH=f"{shims}:{os.environ['PATH']}")
+    builds_before = len(Journal(state_dir / "journal.sqlite").builds())
+    again = subprocess.run(["bake", *args], cwd=project, capture_output=True, text=True,
+                           timeout=120, env=env)  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"==> local: up to date: Image {image} (" in again.stdout
+    assert "Build 'local' is up to date." in again.stdout
+    assert "Starting container" not in again.stdout
+    assert not marks.exists(), f"tools started on a cache hit: {marks.read_text()}"
+    assert len(Journal(state_dir / "journal.sqlite").builds()) == builds_before
+    first, second = json.loads((project / "output/manifest.json").read_text())["builds"]
+    assert second["input_fingerprint"] == first["input_fingerprint"]
+    assert second["checksum"] == first["checksum"] and second["artifact_id"] == str(image)
+    assert "file:roles/nginx/templates/site.conf.j2" in first["input_parts"]
+
+    (project / "roles/nginx/templates/site.conf.j2").write_text("# changed\n")
+    plan = subprocess.run(["bake", "plan", "--json", *args], cwd=project, capture_output=True,
+                          text=True, timeout=60, env=env)  # fmt: skip
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    (build,) = json.loads(plan.stdout)["builds"]
+    assert build["status"] == "rebuild"
+    assert [r["text"] for r in build["reasons"]] == [
+        "file changed: roles/nginx/templates/site.conf.j2"
+    ]
+    assert not marks.exists()
 
 
 def test_chained_build_from_baked_image(project: Path, state_dir: Path, no_leaks: None) -> None:

@@ -113,6 +113,39 @@ def test_ansible_role_copy_and_share(
         debug = (project / "debug.log").read_text()
         assert "DescribeZones" in debug and "RequestId" in debug  # each call logged
         assert emu.secret_id not in debug and "PRIVATE KEY" not in debug
+        check_cache_hit(emu, project, env, images)
     finally:
         for region, image_id in images.items():
             delete_image(client(emu, region), image_id)
+
+
+def check_cache_hit(
+    emu: TencentEmulator, project: Path, env: dict[str, str], images: dict[str, str]
+) -> None:
+    """The same inputs again: up to date, with only Describe calls; then again with no local
+    record at all (another machine): found in the cloud by its fingerprint tag."""
+    manifest = project / "output/manifest.json"
+    (first,) = json.loads(manifest.read_text())["builds"]
+    fingerprint = first["input_fingerprint"]
+    image = client(emu, "ap-guangzhou").cvm(
+        "DescribeImages", {"ImageIds": [images["ap-guangzhou"]]}
+    ).ImageSet[0]
+    assert {t.Key: t.Value for t in image.Tags}["bake:input-fingerprint"] == fingerprint
+
+    for where in ("manifest", "cloud tag"):
+        if where == "cloud tag":
+            manifest.rename(project / "elsewhere.json")
+        emu.reset_call_counts()
+        again = subprocess.run(
+            ["bake", "build", "template.json"], cwd=project, capture_output=True, text=True,
+            timeout=120, env=env,
+        )  # fmt: skip
+        assert again.returncode == 0, where + again.stdout + again.stderr
+        assert "==> tencentcloud-cvm: up to date: Tencentcloud images(" in again.stdout, where
+        for region, image_id in images.items():
+            assert f"{region}: {image_id}" in again.stdout, where
+        calls = emu.call_counts
+        assert calls and all(a.startswith("Describe") for a in calls), (where, calls)
+        (entry,) = json.loads(manifest.read_text())["builds"][-1:]
+        assert entry["input_fingerprint"] == fingerprint
+        assert entry["images"] == images
