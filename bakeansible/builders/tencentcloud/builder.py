@@ -77,6 +77,7 @@ class TencentCvmBuilder:
         self.env = dict(os.environ) if env is None else env
         self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
         self._checked: AccessCheck | None = None
+        self._lookup: TencentClient | None = None
         self.policy = RetryPolicy(max_elapsed=self.config.api_retry_timeout)
 
     # -- before any side effect -----------------------------------------------------------
@@ -113,7 +114,9 @@ class TencentCvmBuilder:
         return f"image:{c.source_image_id}" if c.source_image_id else f"name:{c.source_image_name}"
 
     def lookup_client(self) -> TencentClient:
-        """A client for read-only lookups before the build (incremental bakes)."""
+        """A client for read-only lookups before the build (incremental bakes); made once."""
+        if self._lookup is not None:
+            return self._lookup
         check = self.checked_access()
         assert check.credentials is not None, "checked_access refuses missing credentials"
         client = TencentClient(check.access, check.credentials, policy=self.policy)
@@ -121,6 +124,7 @@ class TencentCvmBuilder:
             client = TencentClient(
                 check.access, assume_role(client, *role), policy=self.policy
             )
+        self._lookup = client
         return client
 
     def existing_image(self, image: PreviousImage) -> ImageCheck:

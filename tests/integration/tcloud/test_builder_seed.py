@@ -185,10 +185,13 @@ def test_existing_image_name_fails_before_creating_anything(
     assert result.returncode == 0, result.stdout + result.stderr
     image = image_ids(result.stdout)
     try:
+        # Other inputs (unchanged ones would make the build up to date, reusing the image).
+        (project / "t.json").write_text(json.dumps(seed_template("dup-name", ["true", "true"])))
         emu.reset_call_counts()
         second = run_bake(["build", "t.json"], project, env)
         assert second.returncode != 0
         assert f"Image name dup-name is already used by {image['ap-guangzhou']}" in second.stdout
+        assert "`bake plan` says why" in second.stdout
         created = {a for a in emu.call_counts if a.startswith(("Create", "Run"))}
         assert not created, created
     finally:

@@ -1,0 +1,84 @@
+"""Incremental bakes on Tencent Cloud, against the emulator (no instance is booted): an image
+tagged with the build's fingerprint is found from the cloud alone, checked with Describe calls
+only, and an image that is gone or not NORMAL is named as missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bakeansible.builders.tencentcloud.builder import TencentCvmBuilder
+from bakeansible.builders.tencentcloud.config import TencentCvmConfig
+from bakeansible.config.model import BuildSpec, ProvisionerSpec
+from bakeansible.pipeline.incremental import assess
+from bakeansible.provisioners.config import ShellConfig
+from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
+from bakeansible.testing.tcloud.state import Image
+
+
+@pytest.fixture
+def emu() -> Iterator[TencentEmulator]:
+    emulator = TencentEmulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.close()
+
+
+def builder(emu: TencentEmulator, tmp_path: Path, **over: object) -> TencentCvmBuilder:
+    config = TencentCvmConfig(**{  # type: ignore[arg-type]
+        "secret_id": emu.secret_id, "secret_key": emu.secret_key, "endpoint": emu.endpoint,
+        "region": "ap-guangzhou", "zone": "ap-guangzhou-3", "instance_type": "S5.MEDIUM2",
+        "source_image_id": DEBIAN_12_IMAGE_ID, "image_name": "inc", **over,
+    })  # fmt: skip
+    prov = ProvisionerSpec("shell", ShellConfig(inline=("true",)))
+    spec = BuildSpec("cvm", "tencentcloud-cvm", config, (prov,))
+    return TencentCvmBuilder(spec, tmp_path, env={})
+
+
+def put_image(emu: TencentEmulator, region: str, fingerprint: str, state: str = "NORMAL") -> str:
+    image_id = f"img-{abs(hash((region, fingerprint, state))) % 10**8:08d}"
+    emu.cloud.region(region).images[image_id] = Image(
+        id=image_id, name="inc", os_name="Debian 12", platform="Debian",
+        image_type="PRIVATE_IMAGE", source="CREATE_IMAGE", size=20, state=state,
+        tags=[{"Key": "bake:input-fingerprint", "Value": fingerprint}],
+    )  # fmt: skip
+    return image_id
+
+
+def test_found_by_its_fingerprint_tag_with_describe_calls_only(
+    emu: TencentEmulator, tmp_path: Path
+) -> None:
+    b = builder(emu, tmp_path, image_copy_regions=("ap-shanghai",))
+    never = assess(b, b.spec, tmp_path, [])
+    assert [str(r) for r in never.reasons] == ["never built"]
+
+    put_image(emu, "ap-guangzhou", never.fingerprint)
+    assert not assess(b, b.spec, tmp_path, []).up_to_date, "the copy region has no copy"
+    put_image(emu, "ap-shanghai", never.fingerprint)
+    put_image(emu, "ap-guangzhou", "sha256:other")
+    emu.reset_call_counts()
+    hit = assess(b, b.spec, tmp_path, [])
+    assert hit.artifact is not None, hit.reasons
+    assert sorted(hit.artifact.extra["images"]) == ["ap-guangzhou", "ap-shanghai"]
+    assert hit.artifact.artifact_id.startswith("ap-guangzhou:img-")
+    assert set(emu.call_counts) == {"DescribeImages"}
+
+    assert not assess(b, b.spec, tmp_path, [], force=True).up_to_date
+
+
+def test_an_image_gone_or_failed_is_missing(emu: TencentEmulator, tmp_path: Path) -> None:
+    b = builder(emu, tmp_path)
+    fingerprint = assess(b, b.spec, tmp_path, []).fingerprint
+    image_id = put_image(emu, "ap-guangzhou", fingerprint)
+    record = b.find_image(fingerprint)
+    assert record is not None and b.existing_image(record).artifact is not None
+    emu.cloud.region("ap-guangzhou").images[image_id].state = "CREATEFAILED"
+    check = b.existing_image(record)
+    assert check.artifact is None and check.problem is not None
+    assert str(check.problem) == f"image missing: ap-guangzhou:{image_id} (CREATEFAILED)"
+    del emu.cloud.region("ap-guangzhou").images[image_id]
+    assert str(b.existing_image(record).problem) == f"image missing: ap-guangzhou:{image_id} (gone)"
+    assert b.find_image(fingerprint) is None
