@@ -52,18 +52,20 @@ def test_found_by_its_fingerprint_tag_with_describe_calls_only(
     emu: TencentEmulator, tmp_path: Path
 ) -> None:
     b = builder(emu, tmp_path, image_copy_regions=("ap-shanghai",))
+    for region in ("ap-guangzhou", "ap-shanghai"):  # another build's images, newer
+        other = put_image(emu, region, "sha256:other")
+        emu.cloud.region(region).images[other].created = "2099-01-01T00:00:00Z"
     never = assess(b, b.spec, tmp_path, [])
     assert [str(r) for r in never.reasons] == ["never built"]
 
-    put_image(emu, "ap-guangzhou", never.fingerprint)
+    ours = put_image(emu, "ap-guangzhou", never.fingerprint)
     assert not assess(b, b.spec, tmp_path, []).up_to_date, "the copy region has no copy"
-    put_image(emu, "ap-shanghai", never.fingerprint)
-    put_image(emu, "ap-guangzhou", "sha256:other")
+    copy = put_image(emu, "ap-shanghai", never.fingerprint)
     emu.reset_call_counts()
     hit = assess(b, b.spec, tmp_path, [])
     assert hit.artifact is not None, hit.reasons
-    assert sorted(hit.artifact.extra["images"]) == ["ap-guangzhou", "ap-shanghai"]
-    assert hit.artifact.artifact_id.startswith("ap-guangzhou:img-")
+    assert hit.artifact.extra["images"] == {"ap-guangzhou": ours, "ap-shanghai": copy}
+    assert hit.artifact.artifact_id == f"ap-guangzhou:{ours},ap-shanghai:{copy}"
     assert set(emu.call_counts) == {"DescribeImages"}
 
     assert not assess(b, b.spec, tmp_path, [], force=True).up_to_date
