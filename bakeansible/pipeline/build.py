@@ -21,6 +21,11 @@ from bakeansible.artifacts.fingerprint import build_fingerprint
 from bakeansible.artifacts.manifest import ManifestPostProcessor, check_manifest
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
+from bakeansible.images.channels import resolve_sources
+from bakeansible.images.lineage import check_source_usable
+from bakeansible.images.recording import record_image
+from bakeansible.images.records import TEST_FAILED
+from bakeansible.images.store import ImageStore
 from bakeansible.pipeline.context import Artifact, BuildContext
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.protocols import Builder, PostProcessor
@@ -44,6 +49,8 @@ class RunOptions:
     ask: AskCallback | None = None
     pause: PauseCallback | None = None
     journal: Journal | None = None
+    # The image registry: channel sources resolve in it, and every image is recorded there.
+    images: ImageStore | None = None
     masker: Masker = field(default_factory=Masker)
     run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -78,10 +85,13 @@ class BuildResult:
 def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
     """Instantiate builders and run all preflight checks; no side effect. Raises BakeError."""
     planned = []
-    for spec in template.builds:
+    for template_spec in template.builds:
+        spec = resolve_sources(template_spec, options.images)
         cls = builder_class(spec.type)
         builder = cls(spec, options.project_dir)
         builder.preflight(force=options.force)
+        if options.images is not None:
+            check_source_usable(options.images, spec.name, builder.source_identity())
         for manifest in _manifest_paths(spec, builder, options.project_dir):
             check_manifest(manifest)
         planned.append(PlannedBuild(spec, builder))
@@ -134,6 +144,7 @@ def run_build(
                 "input_fingerprint", build_fingerprint(spec, options.project_dir, identity)
             )
         run_post_processors(spec, ctx, options)
+        _record(planned, ctx, options, build_id)
         state = "succeeded"
     except BuildCancelled as exc:
         result.error = exc
@@ -146,6 +157,11 @@ def run_build(
     except BakeError as exc:
         result.error = exc
         state = "aborted" if ctx.kept else "failed"
+        if _kept_after_failed_tests(ctx.artifact):
+            try:
+                _record(planned, ctx, options, build_id)
+            except BakeError as record_error:  # the build's own error is the one to show
+                ctx.ui.error(f"Could not record the image in the registry: {record_error}")
     except Exception as exc:  # a bug: keep the build's failure contained to this build
         log.debug("build %s crashed", spec.name, exc_info=exc)
         result.error = BakeError(f"Internal error: {type(exc).__name__}: {exc}")
@@ -157,6 +173,25 @@ def run_build(
             options.journal.finish_build(build_id, state)
         result.duration = time.monotonic() - started
     return result
+
+
+def _record(
+    planned: PlannedBuild, ctx: BuildContext, options: RunOptions, build_id: str
+) -> None:
+    """Put the build's image in the registry (when there is one)."""
+    if options.images is None or ctx.artifact is None:
+        return
+    identity = planned.builder.source_identity()
+    record_image(
+        options.images, build_id, planned.spec, ctx.artifact, identity, options.project_dir
+    )
+
+
+def _kept_after_failed_tests(artifact: Artifact | None) -> bool:
+    """The image's tests failed but the image was kept: it is recorded as failed."""
+    if artifact is None or artifact.extra.get("test_result") != TEST_FAILED:
+        return False
+    return all(f.exists() for f in artifact.files[:1])
 
 
 def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions) -> None:
