@@ -8,11 +8,13 @@ on Tencent Cloud. ``source`` is the identity of what the build started from (the
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 ID_LENGTH = 12
+_CLOUD_PAIR = re.compile(r"([a-z][a-z0-9-]*):(img-[0-9a-z]+)")
 TEST_PASSED = "passed"
 TEST_FAILED = "failed"
 
@@ -26,10 +28,10 @@ def parse_cloud_images(artifact: str) -> dict[str, str]:
     """``ap-guangzhou:img-1,ap-shanghai:img-2`` -> {region: image id}; {} for a local path."""
     images: dict[str, str] = {}
     for part in artifact.split(","):
-        region, sep, image = part.strip().partition(":")
-        if not sep or not image.startswith("img-"):
+        match = _CLOUD_PAIR.fullmatch(part.strip())
+        if match is None:
             return {}
-        images[region] = image
+        images[match[1]] = match[2]
     return images
 
 
