@@ -51,6 +51,7 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private bake state directory (journal, instance dirs) for this test."""
     path = tmp_path / "state"
     monkeypatch.setenv("BAKE_STATE_DIR", str(path))
+    monkeypatch.delenv("BAKE_DATABASE_URL", raising=False)  # the embedded journal in there
     return path
 
 
