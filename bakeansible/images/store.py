@@ -1,8 +1,8 @@
-"""The image registry's tables and queries: one copy of the SQL, run on SQLite or PostgreSQL.
+"""The image registry's queries: one copy of the SQL, run on SQLite or PostgreSQL.
 
-Standard SQL with ``?`` placeholders only (the database layer adapts them to the driver):
-``ON CONFLICT … DO UPDATE`` for upserts, ``||`` for concatenation, DOUBLE PRECISION times and
-BIGINT sizes, which both backends understand the same way.
+Standard SQL with ``?`` placeholders only (the state layer adapts them to the driver):
+``ON CONFLICT … DO UPDATE`` for upserts and ``||`` for concatenation, which both backends
+understand the same way. The tables are in ``bakeansible.images.schema``.
 """
 
 from __future__ import annotations
@@ -10,46 +10,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from bakeansible.errors import BakeError
 from bakeansible.images.records import TEST_FAILED, ChannelRecord, ImageRecord
-
-# The registry's migration: appended to the state layer's list of schema versions.
-MIGRATION = """
-CREATE TABLE images (
-    id TEXT PRIMARY KEY,
-    image_name TEXT NOT NULL,
-    build_name TEXT NOT NULL,
-    builder_type TEXT NOT NULL,
-    artifact TEXT NOT NULL,
-    checksum TEXT,
-    size BIGINT,
-    fingerprint TEXT,
-    inputs TEXT NOT NULL,
-    source TEXT NOT NULL,
-    parent_id TEXT,
-    git_commit TEXT,
-    created_at DOUBLE PRECISION NOT NULL,
-    test_result TEXT,
-    revoked_at DOUBLE PRECISION,
-    revoke_reason TEXT,
-    deleted_at DOUBLE PRECISION,
-    location TEXT NOT NULL
-);
-CREATE INDEX images_build ON images (build_name, created_at);
-CREATE INDEX images_fingerprint ON images (build_name, fingerprint);
-CREATE INDEX images_checksum ON images (checksum);
-CREATE INDEX images_parent ON images (parent_id);
-CREATE TABLE channels (
-    channel TEXT NOT NULL,
-    build_name TEXT NOT NULL,
-    image_id TEXT NOT NULL REFERENCES images (id),
-    updated_at DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (channel, build_name)
-);
-"""
+from bakeansible.state import Database
 
 COLUMNS = (
     "id", "image_name", "build_name", "builder_type", "artifact", "checksum", "size",
@@ -57,19 +22,6 @@ COLUMNS = (
     "revoked_at", "revoke_reason", "deleted_at", "location",
 )  # fmt: skip
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM images"
-
-
-class Database(Protocol):
-    """What the store needs from the state layer's database handle."""
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of a SELECT (or of a statement with RETURNING)."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; the number of rows it changed."""
-
-    def transaction(self) -> AbstractContextManager[None]:
-        """Statements inside commit together, or not at all."""
 
 
 class ImageNotFound(BakeError):
@@ -120,13 +72,13 @@ class ImageStore:
         if not deleted:
             where.append("deleted_at IS NULL")
         sql = SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        return [_row(r) for r in self.db.query(sql + " ORDER BY created_at DESC, id", params)]
+        return [_row(r) for r in self.db.execute(sql + " ORDER BY created_at DESC, id", params)]
 
     def get(self, ident: str) -> ImageRecord:
         """The image whose id is ``ident`` or starts with it; ImageNotFound otherwise."""
-        rows = self.db.query(SELECT + " WHERE id = ?", [ident])
+        rows = self.db.execute(SELECT + " WHERE id = ?", [ident])
         if not rows and ident:
-            rows = self.db.query(SELECT + " WHERE id LIKE ? ORDER BY id", [_prefix(ident)])
+            rows = self.db.execute(SELECT + " WHERE id LIKE ? ORDER BY id", [_prefix(ident)])
         if not rows:
             raise ImageNotFound(
                 f"No image {ident!r} in the registry.", hint="`bake images` lists them."
@@ -139,7 +91,7 @@ class ImageStore:
         return _row(rows[0])
 
     def children(self, image_id: str) -> list[ImageRecord]:
-        rows = self.db.query(SELECT + " WHERE parent_id = ? ORDER BY created_at, id", [image_id])
+        rows = self.db.execute(SELECT + " WHERE parent_id = ? ORDER BY created_at, id", [image_id])
         return [_row(r) for r in rows]
 
     def descendants(self, image_id: str) -> list[ImageRecord]:
@@ -158,7 +110,7 @@ class ImageStore:
     def find_hit(self, build_name: str, fingerprint: str) -> ImageRecord | None:
         """The newest image of ``build_name`` baked from these inputs that may be reused: not
         revoked, not deleted, tests not failed. The caller checks that it still exists."""
-        rows = self.db.query(
+        rows = self.db.execute(
             SELECT + " WHERE build_name = ? AND fingerprint = ? AND revoked_at IS NULL"
             " AND deleted_at IS NULL AND (test_result IS NULL OR test_result <> ?)"
             " ORDER BY created_at DESC, id LIMIT 1",
@@ -168,14 +120,14 @@ class ImageStore:
 
     def find_by_checksum(self, checksum: str) -> ImageRecord | None:
         """The newest image with this checksum (a local source tarball's digest)."""
-        rows = self.db.query(
+        rows = self.db.execute(
             SELECT + " WHERE checksum = ? ORDER BY created_at DESC, id LIMIT 1", [checksum]
         )
         return _row(rows[0]) if rows else None
 
     def find_by_cloud_image(self, image_id: str) -> ImageRecord | None:
         """The newest image one of whose ``region:img-…`` pairs is ``image_id``."""
-        rows = self.db.query(
+        rows = self.db.execute(
             SELECT + " WHERE (',' || artifact || ',') LIKE ? ORDER BY created_at DESC, id"
             " LIMIT 1",
             [f"%:{_escape_like(image_id)},%"],
@@ -183,7 +135,7 @@ class ImageStore:
         return _row(rows[0]) if rows else None
 
     def find_by_artifact(self, artifact: str) -> ImageRecord | None:
-        rows = self.db.query(
+        rows = self.db.execute(
             SELECT + " WHERE artifact = ? ORDER BY created_at DESC, id LIMIT 1", [artifact]
         )
         return _row(rows[0]) if rows else None
@@ -191,9 +143,9 @@ class ImageStore:
     def revoke(self, ids: Sequence[str], reason: str, at: float | None = None) -> None:
         """Mark these images revoked (those already revoked keep their first reason)."""
         when = time.time() if at is None else at
-        with self.db.transaction():
+        with self.db.transaction() as conn:
             for image_id in ids:
-                self.db.execute(
+                conn.execute(
                     "UPDATE images SET revoked_at = ?, revoke_reason = ?"
                     " WHERE id = ? AND revoked_at IS NULL",
                     [when, reason, image_id],
@@ -218,7 +170,7 @@ class ImageStore:
         return ChannelRecord(channel, build_name, image_id, now)
 
     def channel(self, channel: str, build_name: str) -> ChannelRecord | None:
-        rows = self.db.query(
+        rows = self.db.execute(
             "SELECT channel, build_name, image_id, updated_at FROM channels"
             " WHERE channel = ? AND build_name = ?",
             [channel, build_name],
@@ -226,7 +178,7 @@ class ImageStore:
         return _channel(rows[0]) if rows else None
 
     def channels(self) -> list[ChannelRecord]:
-        rows = self.db.query(
+        rows = self.db.execute(
             "SELECT channel, build_name, image_id, updated_at FROM channels"
             " ORDER BY channel, build_name"
         )
@@ -234,7 +186,7 @@ class ImageStore:
 
     def channel_targets(self) -> set[str]:
         """Ids of the images some channel points at."""
-        return {str(r[0]) for r in self.db.query("SELECT DISTINCT image_id FROM channels")}
+        return {str(r[0]) for r in self.db.execute("SELECT DISTINCT image_id FROM channels")}
 
 
 def _channel(row: Sequence[Any]) -> ChannelRecord:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from bakeansible.images.schema import REGISTRY_SQL
 from bakeansible.state.database import Connection, Database
 from bakeansible.state.errors import newer_schema_error
 
@@ -86,6 +87,7 @@ MIGRATIONS: list[Migration] = [
             taken_at {float} NOT NULL
         )
     """),
+    Migration(3, "image registry", REGISTRY_SQL),
 ]
 
 VERSIONS_TABLE = """

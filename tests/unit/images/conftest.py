@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from bakeansible.images.database import SqliteDatabase
 from bakeansible.images.records import ImageRecord
 from bakeansible.images.store import ImageStore
+from bakeansible.state import open_database
 
 AddImage = Callable[..., ImageRecord]
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[ImageStore]:
-    db = SqliteDatabase(tmp_path / "images.sqlite")
+    db = open_database(f"sqlite://{tmp_path / 'state.sqlite'}")
     yield ImageStore(db)
     db.close()
 
