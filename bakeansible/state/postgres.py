@@ -149,7 +149,8 @@ class PostgresDatabase(Database):
     def held(self, names: Iterable[str]) -> set[str] | None:
         rows = self.execute(
             "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = ?"
-            " AND objsubid = 2 AND granted",
+            " AND objsubid = 2 AND granted AND database ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database())",
             (NAMESPACE,),
         )
         keys = {int(objid) for (objid,) in rows}
