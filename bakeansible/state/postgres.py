@@ -125,9 +125,10 @@ class PostgresDatabase(Database):
             with conn.transaction():
                 yield _PgConnection(conn)
         except psycopg.Error as exc:
-            if isinstance(exc, psycopg.OperationalError):
+            reaching = isinstance(exc, psycopg.OperationalError)
+            if reaching:
                 self.close()  # reconnect next time
-            raise server_error(self.where, exc) from exc
+            raise server_error(self.where, exc, reaching=reaching) from exc
 
     def prepare(self, conn: Connection) -> None:
         # Two bakes migrating a new database at once: the second waits for the first.
