@@ -32,6 +32,7 @@ from bakeansible.pipeline.protocols import Builder, PostProcessor
 from bakeansible.pipeline.runner import AskCallback, OnError, PauseCallback, run_steps
 from bakeansible.registry import builder_class, post_processor_class
 from bakeansible.secrets import Masker
+from bakeansible.state import Holder, Lock
 from bakeansible.ui import Ui
 
 log = logging.getLogger(__name__)
@@ -118,10 +119,21 @@ def run_build(
         force=options.force,
         project_dir=options.project_dir,
     )
-    ctx = planned.builder.new_context(base)
     result = BuildResult(spec.name, spec.type)
+    try:
+        image_lock = lock_image(planned, options, build_id, ui, cancel)
+    except BuildCancelled as exc:
+        result.error = exc
+        result.duration = time.monotonic() - started
+        return result
+    ctx = planned.builder.new_context(base)
     if options.journal is not None:
-        options.journal.start_build(build_id, spec.name, spec.type)
+        try:
+            options.journal.start_build(build_id, spec.name, spec.type)
+        except BaseException:
+            if image_lock is not None:
+                image_lock.release()
+            raise
     state = "failed"
     limit = float(getattr(spec.config, "max_build_time", 0) or 0)
     expired = threading.Event()
@@ -169,8 +181,12 @@ def run_build(
         if timer is not None:
             timer.cancel()
         ctx.remove_temp_dir()
-        if options.journal is not None:
-            options.journal.finish_build(build_id, state)
+        try:
+            if options.journal is not None:
+                options.journal.finish_build(build_id, state)
+        finally:
+            if image_lock is not None:
+                image_lock.release()
         result.duration = time.monotonic() - started
     return result
 
@@ -192,6 +208,34 @@ def _kept_after_failed_tests(artifact: Artifact | None) -> bool:
     if artifact is None or artifact.extra.get("test_result") != TEST_FAILED:
         return False
     return all(f.exists() for f in artifact.files[:1])
+
+
+def image_key(spec: BuildSpec) -> str:
+    """What two builds must not make at once: the same image name of the same builder type."""
+    return f"{spec.type}:{getattr(spec.config, 'image_name', '') or spec.name}"
+
+
+def lock_image(
+    planned: PlannedBuild, options: RunOptions, build_id: str, ui: Ui, cancel: threading.Event
+) -> Lock | None:
+    """Wait until no other build of this image runs on any host sharing the journal's
+    database, then hold its lock (before the build's first side effect)."""
+    if options.journal is None:
+        return None
+    key = image_key(planned.spec)
+    waited: list[Holder | None] = []
+
+    def on_wait(holder: Holder | None) -> None:
+        waited.append(holder)
+        who = holder.describe() if holder else "another bake"
+        ui.say(f"Waiting for {who}, which is building image {key} (one at a time)...")
+
+    lock = options.journal.lock_image(
+        key, build_id, planned.spec.name, cancel=cancel, on_wait=on_wait
+    )
+    if waited:
+        ui.say(f"Got the lock on image {key}: building it now.")
+    return lock
 
 
 def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions) -> None:

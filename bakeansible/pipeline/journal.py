@@ -111,6 +111,7 @@ class Journal:
             url = f"sqlite://{path}"
         self.db: Database = open_database(url, timeout=timeout)
         self.path: Path | None = self.db.path
+        self.url = self.db.url
         self.where = self.db.where
         self.timeout = timeout
         self._build_locks: dict[str, Lock] = {}

@@ -48,6 +48,8 @@ class Database(ABC):
     """A state database: SQLite (embedded) or PostgreSQL (shared by a team)."""
 
     dialect: Dialect
+    #: The URL it was opened with (password included: never show it, show ``where``).
+    url: str = ""
     #: What messages name: the file, or the URL without its password.
     where: str
     #: The SQLite file, or None on a server.
@@ -123,6 +125,7 @@ def open_database(url: str | None = None, *, timeout: float = 30.0) -> Database:
         from bakeansible.state.postgres import PostgresDatabase
 
         db = PostgresDatabase(resolved, timeout=timeout)
+    db.url = resolved
     migrate(db)
     return db
 

@@ -55,9 +55,16 @@ def sqlite_error(path: Path, exc: BaseException | str) -> DatabaseError:
     )
 
 
-def server_error(where: str, exc: BaseException | str) -> DatabaseError:
-    """The error to show for ``exc`` met while using the PostgreSQL database ``where``."""
+def server_error(where: str, exc: BaseException | str, *, reaching: bool = True) -> DatabaseError:
+    """The error to show for ``exc`` met while reaching (or querying) the PostgreSQL ``where``."""
     text = " ".join(str(exc).split())
+    if not reaching:
+        return DatabaseError(
+            f"The resource journal {where} refused a query ({text}).",
+            "Its tables may have been changed by hand, or by another version of bake: run "
+            "the same bake version on every host sharing it.",
+            damaged=False,
+        )
     return DatabaseError(
         f"The resource journal {where} cannot be used ({text}).",
         "Check that the server is up and reachable from this host, that the user, password "

@@ -125,9 +125,10 @@ class PostgresDatabase(Database):
             with conn.transaction():
                 yield _PgConnection(conn)
         except psycopg.Error as exc:
-            if isinstance(exc, psycopg.OperationalError):
+            reaching = isinstance(exc, psycopg.OperationalError)
+            if reaching:
                 self.close()  # reconnect next time
-            raise server_error(self.where, exc) from exc
+            raise server_error(self.where, exc, reaching=reaching) from exc
 
     def prepare(self, conn: Connection) -> None:
         # Two bakes migrating a new database at once: the second waits for the first.
@@ -149,7 +150,8 @@ class PostgresDatabase(Database):
     def held(self, names: Iterable[str]) -> set[str] | None:
         rows = self.execute(
             "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = ?"
-            " AND objsubid = 2 AND granted",
+            " AND objsubid = 2 AND granted AND database ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database())",
             (NAMESPACE,),
         )
         keys = {int(objid) for (objid,) in rows}
