@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bakeansible.state import Database, open_database
 from tests.hostcheck import HostState, files_under
 from tests.installed import build_wheel, install_wheel
+from tests.postgres import Cluster, start_cluster, stop_cluster
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -51,6 +53,7 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private bake state directory (journal, instance dirs) for this test."""
     path = tmp_path / "state"
     monkeypatch.setenv("BAKE_STATE_DIR", str(path))
+    monkeypatch.delenv("BAKE_DATABASE_URL", raising=False)  # the embedded journal in there
     return path
 
 
@@ -86,3 +89,38 @@ def bake_env(**extra: str) -> dict[str, str]:
     env.pop("BAKE_LOG", None)
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL server for this run (fails, never skips, without the package)."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A fresh, empty state database on each backend, also in BAKE_DATABASE_URL so ``bake``
+    subprocesses use it: the SQLite file in ``state_dir``, or a new database on the test
+    PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite://{state_dir / 'journal.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    monkeypatch.setenv("BAKE_DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """``database_url`` opened (and migrated) with the state layer."""
+    db = open_database(database_url)
+    try:
+        yield db
+    finally:
+        db.close()

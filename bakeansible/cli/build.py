@@ -20,6 +20,7 @@ from bakeansible.cli.render import Console, human_duration
 from bakeansible.config.fields import field_secret
 from bakeansible.config.model import Template
 from bakeansible.errors import BakeError
+from bakeansible.images.database import existing_image_store, open_image_store
 from bakeansible.pipeline.build import BuildResult, RunOptions, plan_builds, run_builds
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.reaper import sweep
@@ -82,7 +83,10 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
         project_dir=project_dir,
         masker=masker,
     )
+    # Channel sources resolve in the registry while planning, which creates nothing.
+    options.images = existing_image_store()
     planned = plan_builds(template, options)  # raises before any side effect
+    options.images = options.images or open_image_store()
 
     journal = Journal()
     options.journal = journal

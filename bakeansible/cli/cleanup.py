@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from bakeansible.cli.options import run_cli
+from bakeansible.cli.options import database_option, run_cli
 from bakeansible.errors import BakeError
 from bakeansible.pipeline.journal import AT_RISK, Journal, JournalError, set_journal_aside
 from bakeansible.pipeline.reaper import sweep
+from bakeansible.state.url import resolve_url, safe_url, scheme_of, sqlite_path
 
 
 @click.command("cleanup")
@@ -17,6 +18,7 @@ from bakeansible.pipeline.reaper import sweep
               help="Also sweep cloud resources whose bake:expires-at tag has passed.")
 @click.option("--reset-journal", is_flag=True,
               help="Keep a damaged journal aside (renamed) and start an empty one.")
+@database_option
 @run_cli
 def command(dry_run: bool, build_id: str | None, tags: bool, reset_journal: bool) -> None:
     """Remove every journaled resource of builds whose process is gone.
@@ -38,6 +40,11 @@ def command(dry_run: bool, build_id: str | None, tags: bool, reset_journal: bool
         )
     for bid in sorted(set(report.skipped_builds)):
         click.echo(f"Skipped build {bid[:12]}: it is still running.")
+    for res, host in report.elsewhere:
+        click.echo(
+            f"Left {res.kind} {res.describe()} (build {res.build_id[:12]}): it is on host "
+            f"{host}, and only `bake cleanup` there can remove it."
+        )
     if tags:
         from bakeansible.builders.tencentcloud.sweep import sweep_expired
 
@@ -51,12 +58,20 @@ def command(dry_run: bool, build_id: str | None, tags: bool, reset_journal: bool
 
 def _reset_journal() -> None:
     """Only a damaged journal is set aside: a healthy one still knows what to clean up."""
+    url = resolve_url()
+    if scheme_of(url) != "sqlite":
+        raise BakeError(
+            f"--reset-journal only sets aside an embedded SQLite journal, and the journal is "
+            f"the PostgreSQL database {safe_url(url)}.",
+            hint="A server database is never damaged the way a file is: if bake refuses it, "
+            "the error says why (unreachable, or tables that are not bake's).",
+        )
     try:
         journal = Journal()
     except JournalError as exc:
         if not exc.damaged:
             raise
-        path = Journal.default_path()
+        path = sqlite_path(url)
         aside = set_journal_aside(path)
         Journal(path)
         click.secho(f"Moved the damaged journal to {aside} and started an empty one.", fg="yellow")
@@ -69,6 +84,6 @@ def _reset_journal() -> None:
         )
         return
     raise BakeError(
-        f"The resource journal {journal.path} is readable: there is nothing to reset.",
+        f"The resource journal {journal.where} is readable: there is nothing to reset.",
         hint="Run `bake cleanup` to remove what dead builds left behind.",
     )

@@ -6,12 +6,13 @@ import time
 
 import click
 
-from bakeansible.cli.options import run_cli
+from bakeansible.cli.options import database_option, run_cli
 from bakeansible.pipeline.journal import Journal
 
 
 @click.command("builds")
 @click.option("--limit", default=20, show_default=True, help="How many builds to list.")
+@database_option
 @run_cli
 def command(limit: int) -> None:
     """List builds from the journal, newest first."""
@@ -22,9 +23,14 @@ def command(limit: int) -> None:
         return
     for rec in records:
         state = rec.state
-        if state == "running" and not rec.alive:
+        if state == "running" and not rec.checkable:
+            state = "running? (another host: its own `bake builds` can tell)"
+        elif state == "running" and not rec.alive:
             state = "dead (run `bake cleanup`)"
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.started_at))
-        click.echo(f"{rec.build_id[:12]}  {started}  {rec.name} ({rec.builder_type})  {state}")
+        where = "" if rec.local else f" on {rec.host}"
+        click.echo(
+            f"{rec.build_id[:12]}  {started}  {rec.name} ({rec.builder_type}){where}  {state}"
+        )
         for res in journal.open_resources(rec.build_id):
             click.echo(f"    holds {res.kind} {res.describe()}")

@@ -30,6 +30,9 @@ SUBCOMMANDS = {
     "cleanup": ("bakeansible.cli.cleanup", "Remove resources left by builds that died."),
     "builds": ("bakeansible.cli.cleanup_builds", "List running and past builds."),
     "emulator": ("bakeansible.cli.emulator", "Run the local Tencent Cloud emulator."),
+    "images": ("bakeansible.cli.images", "List, show and prune the images bake made."),
+    "channel": ("bakeansible.cli.channel", "Name an image of a build (channel:prod/site)."),
+    "revoke": ("bakeansible.cli.revoke", "Revoke an image (and its descendants)."),
 }
 
 

@@ -115,6 +115,23 @@ def run_cli(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _set_database_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        from bakeansible.state import ENV
+
+        os.environ[ENV] = value  # read by open_database(), here and in bake's children
+
+
+def database_option(fn: F) -> F:
+    """``--database-url``: the state database (journal, image registry) for this command."""
+    return click.option(
+        "--database-url", "-database-url", metavar="URL", expose_value=False,
+        callback=_set_database_url,
+        help="postgresql://USER:PASSWORD@HOST/DB to share builds, locks and images with other "
+        "hosts (default: $BAKE_DATABASE_URL, else the SQLite journal in the state dir).",
+    )(fn)
+
+
 def run_options(fn: F) -> F:
     """How a run behaves, shared by ``bake build`` and ``bake --playbook``."""
     decorators = [
@@ -132,6 +149,7 @@ def run_options(fn: F) -> F:
                      help="Packer's machine-readable output (timestamp,target,type,data...)."),
         click.option("--no-auto-cleanup", is_flag=True,
                      help="Don't remove resources of earlier builds that died."),
+        database_option,
     ]  # fmt: skip
     for decorate in reversed(decorators):
         fn = decorate(fn)

@@ -39,6 +39,7 @@ def command(
 ) -> None:
     """Say for each build of TEMPLATE (default ./bake.yml) whether it is up to date or would
     rebuild, naming every reason. Reads only: creates nothing, starts nothing."""
+    from bakeansible.images.database import existing_image_store
     from bakeansible.pipeline.build import RunOptions, assess_builds
 
     if playbook is not None:
@@ -55,7 +56,8 @@ def command(
             template, var_args=var_args, var_files=list(var_files), only=only, except_=except_
         )
         project_dir = template.resolve().parent if template.is_file() else Path.cwd()
-    planned = assess_builds(loaded, RunOptions(project_dir=project_dir))
+    options = RunOptions(project_dir=project_dir, images=existing_image_store())
+    planned = assess_builds(loaded, options)
     if as_json:
         click.echo(json.dumps({"builds": [_as_dict(p) for p in planned]}, indent=2))
     else:

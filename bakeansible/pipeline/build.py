@@ -21,6 +21,11 @@ from bakeansible.artifacts.fingerprint import digest_of_parts, fingerprint_input
 from bakeansible.artifacts.manifest import ManifestPostProcessor, check_manifest
 from bakeansible.config.model import BuildSpec, PostProcessorSpec, Template
 from bakeansible.errors import BakeError, BuildCancelled
+from bakeansible.images.channels import resolve_sources
+from bakeansible.images.lineage import check_source_usable
+from bakeansible.images.recording import record_image
+from bakeansible.images.records import TEST_FAILED
+from bakeansible.images.store import ImageStore
 from bakeansible.pipeline.context import Artifact, BuildContext
 from bakeansible.pipeline.incremental import Decision, assess
 from bakeansible.pipeline.journal import Journal
@@ -28,6 +33,7 @@ from bakeansible.pipeline.protocols import Builder, PostProcessor
 from bakeansible.pipeline.runner import AskCallback, OnError, PauseCallback, run_steps
 from bakeansible.registry import builder_class, post_processor_class
 from bakeansible.secrets import Masker
+from bakeansible.state import Holder, Lock
 from bakeansible.ui import Ui
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,8 @@ class RunOptions:
     ask: AskCallback | None = None
     pause: PauseCallback | None = None
     journal: Journal | None = None
+    # The image registry: channel sources resolve in it, and every image is recorded there.
+    images: ImageStore | None = None
     masker: Masker = field(default_factory=Masker)
     run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -87,6 +95,8 @@ def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
     for p in planned:
         if p.decision is None or not p.decision.up_to_date:
             p.builder.preflight(force=options.force)
+            if options.images is not None:
+                check_source_usable(options.images, p.spec.name, p.builder.source_identity())
     return planned
 
 
@@ -95,13 +105,16 @@ def assess_builds(template: Template, options: RunOptions) -> list[PlannedBuild]
     only. This is ``bake plan``; ``plan_builds`` adds the preflight checks."""
     planned = []
     secrets = template.sensitive_values()
-    for spec in template.builds:
+    for template_spec in template.builds:
+        spec = resolve_sources(template_spec, options.images)
         cls = builder_class(spec.type)
         builder = cls(spec, options.project_dir)
         manifests = _manifest_paths(spec, builder, options.project_dir)
         for manifest in manifests:
             check_manifest(manifest)
-        decision = assess(builder, spec, options.project_dir, manifests, secrets, options.force)
+        decision = assess(
+            builder, spec, options.project_dir, manifests, secrets, options.force, options.images
+        )
         planned.append(PlannedBuild(spec, builder, decision))
     if not planned:
         raise BakeError("No builds to run.")
@@ -129,6 +142,12 @@ def reuse_build(planned: PlannedBuild, options: RunOptions, ui: Ui) -> BuildResu
     result = BuildResult(spec.name, spec.type, artifact=artifact, up_to_date=True)
     try:
         run_post_processors(spec, ctx, options)
+        # An image the registry never saw (found by its cloud tag, or baked before the
+        # registry existed) is recorded once; a known one is not recorded again.
+        if options.images is not None and options.images.find_by_artifact(
+            artifact.artifact_id
+        ) is None:
+            _record(planned, ctx, options, ctx.build_id)
     except BakeError as exc:
         result.error = exc
     result.duration = time.monotonic() - started
@@ -162,10 +181,21 @@ def run_build(
         project_dir=options.project_dir,
         input_fingerprint=decision.fingerprint,
     )
-    ctx = planned.builder.new_context(base)
     result = BuildResult(spec.name, spec.type)
+    try:
+        image_lock = lock_image(planned, options, build_id, ui, cancel)
+    except BuildCancelled as exc:
+        result.error = exc
+        result.duration = time.monotonic() - started
+        return result
+    ctx = planned.builder.new_context(base)
     if options.journal is not None:
-        options.journal.start_build(build_id, spec.name, spec.type)
+        try:
+            options.journal.start_build(build_id, spec.name, spec.type)
+        except BaseException:
+            if image_lock is not None:
+                image_lock.release()
+            raise
     state = "failed"
     limit = float(getattr(spec.config, "max_build_time", 0) or 0)
     expired = threading.Event()
@@ -187,6 +217,7 @@ def run_build(
             ctx.artifact.extra.setdefault("input_fingerprint", digest)
             ctx.artifact.extra.setdefault("input_parts", parts)
         run_post_processors(spec, ctx, options)
+        _record(planned, ctx, options, build_id)
         state = "succeeded"
     except BuildCancelled as exc:
         result.error = exc
@@ -199,6 +230,11 @@ def run_build(
     except BakeError as exc:
         result.error = exc
         state = "aborted" if ctx.kept else "failed"
+        if _kept_after_failed_tests(ctx.artifact):
+            try:
+                _record(planned, ctx, options, build_id)
+            except BakeError as record_error:  # the build's own error is the one to show
+                ctx.ui.error(f"Could not record the image in the registry: {record_error}")
     except Exception as exc:  # a bug: keep the build's failure contained to this build
         log.debug("build %s crashed", spec.name, exc_info=exc)
         result.error = BakeError(f"Internal error: {type(exc).__name__}: {exc}")
@@ -206,8 +242,12 @@ def run_build(
         if timer is not None:
             timer.cancel()
         ctx.remove_temp_dir()
-        if options.journal is not None:
-            options.journal.finish_build(build_id, state)
+        try:
+            if options.journal is not None:
+                options.journal.finish_build(build_id, state)
+        finally:
+            if image_lock is not None:
+                image_lock.release()
         result.duration = time.monotonic() - started
     return result
 
@@ -219,6 +259,53 @@ def _recorded_inputs(decision: Decision, source_now: str) -> tuple[str, dict[str
         return decision.fingerprint, decision.parts
     parts = {**decision.parts, "source": source_now}
     return digest_of_parts(parts), parts
+
+
+def _record(
+    planned: PlannedBuild, ctx: BuildContext, options: RunOptions, build_id: str
+) -> None:
+    """Put the build's image in the registry (when there is one)."""
+    if options.images is None or ctx.artifact is None:
+        return
+    identity = planned.builder.source_identity()
+    record_image(
+        options.images, build_id, planned.spec, ctx.artifact, identity, options.project_dir
+    )
+
+
+def _kept_after_failed_tests(artifact: Artifact | None) -> bool:
+    """The image's tests failed but the image was kept: it is recorded as failed."""
+    if artifact is None or artifact.extra.get("test_result") != TEST_FAILED:
+        return False
+    return all(f.exists() for f in artifact.files[:1])
+
+
+def image_key(spec: BuildSpec) -> str:
+    """What two builds must not make at once: the same image name of the same builder type."""
+    return f"{spec.type}:{getattr(spec.config, 'image_name', '') or spec.name}"
+
+
+def lock_image(
+    planned: PlannedBuild, options: RunOptions, build_id: str, ui: Ui, cancel: threading.Event
+) -> Lock | None:
+    """Wait until no other build of this image runs on any host sharing the journal's
+    database, then hold its lock (before the build's first side effect)."""
+    if options.journal is None:
+        return None
+    key = image_key(planned.spec)
+    waited: list[Holder | None] = []
+
+    def on_wait(holder: Holder | None) -> None:
+        waited.append(holder)
+        who = holder.describe() if holder else "another bake"
+        ui.say(f"Waiting for {who}, which is building image {key} (one at a time)...")
+
+    lock = options.journal.lock_image(
+        key, build_id, planned.spec.name, cancel=cancel, on_wait=on_wait
+    )
+    if waited:
+        ui.say(f"Got the lock on image {key}: building it now.")
+    return lock
 
 
 def run_post_processors(spec: BuildSpec, ctx: BuildContext, options: RunOptions) -> None:

@@ -13,13 +13,21 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bakeansible.artifacts.fingerprint import fingerprint_inputs
 from bakeansible.config.model import BuildSpec
 from bakeansible.pipeline.context import Artifact
-from bakeansible.pipeline.previous import PreviousImage, Reason, previous_images
+from bakeansible.pipeline.previous import (
+    PreviousImage,
+    Reason,
+    previous_images,
+    registry_images,
+)
 from bakeansible.pipeline.protocols import Builder
+
+if TYPE_CHECKING:
+    from bakeansible.images.store import ImageStore
 
 
 @dataclass
@@ -37,13 +45,13 @@ class Decision:
         return self.artifact is not None
 
 
-def find_previous(build_name: str, builder_type: str, manifests: list[Path]) -> list[PreviousImage]:
-    """The images earlier bakes recorded for the build, newest first.
-
-    The one place that knows where records live (today: the build's manifests), so the image
-    registry can take over here.
-    """
-    return previous_images(build_name, builder_type, manifests)
+def find_previous(
+    build_name: str, builder_type: str, manifests: list[Path], store: ImageStore | None = None
+) -> list[PreviousImage]:
+    """The images earlier bakes recorded for the build: the registry's first (it knows which
+    are revoked, failed their tests or were pruned), then the manifests', each newest first."""
+    found = registry_images(store, build_name, builder_type) if store is not None else []
+    return found + previous_images(build_name, builder_type, manifests)
 
 
 def assess(
@@ -53,12 +61,13 @@ def assess(
     manifests: list[Path],
     secrets: Collection[str] = (),
     force: bool = False,
+    store: ImageStore | None = None,
 ) -> Decision:
     """Fingerprint the build's inputs and decide; with ``force`` it is rebuilt regardless."""
     digest, parts = fingerprint_inputs(spec, project_dir, builder.source_identity(), secrets)
     if force:
         return Decision(digest, parts, [Reason("force")])
-    return decide(builder, spec.name, spec.type, digest, parts, manifests)
+    return decide(builder, spec.name, spec.type, digest, parts, manifests, store)
 
 
 def decide(
@@ -68,10 +77,11 @@ def decide(
     fingerprint: str,
     parts: dict[str, str],
     manifests: list[Path],
+    store: ImageStore | None = None,
 ) -> Decision:
     """Up to date or rebuild, and why; reads only."""
     decision = Decision(fingerprint, parts)
-    records = find_previous(build_name, builder_type, manifests)
+    records = find_previous(build_name, builder_type, manifests, store)
     same = [r for r in records if r.fingerprint == fingerprint]
     if not same and (tagged := builder.find_image(fingerprint)) is not None:
         same = [tagged]
@@ -82,6 +92,9 @@ def decide(
         if record.artifact_id in seen:
             continue
         seen.add(record.artifact_id)
+        if record.extra.get("deleted") is True:
+            decision.reasons.append(Reason("image-missing", f"{record.artifact_id} (pruned)"))
+            continue
         if record.revoked:
             decision.reasons.append(Reason("revoked", record.artifact_id))
             continue

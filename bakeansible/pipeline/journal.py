@@ -2,103 +2,39 @@
 
 A resource is written *before* it is created (state ``intent``), updated with its id once it
 exists (``created``) and marked ``gone`` once deleted. ``bake cleanup`` deletes everything not gone
-of builds whose process is dead. SQLite in WAL mode, so several bake processes share it safely.
+of builds whose process is dead. It lives in the state database (``bakeansible.state``): an
+embedded SQLite file in WAL mode shared safely by the bakes of one host, or a PostgreSQL server
+shared by a team's hosts, where each running build also holds an advisory lock that tells every
+host it is alive.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bakeansible.errors import BakeError
 from bakeansible.paths import state_dir
 from bakeansible.procinfo import process_alive, process_start_time
+from bakeansible.state import Database, Holder, Lock, acquire, open_database
+from bakeansible.state.errors import AT_RISK, DatabaseError, sqlite_error
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS builds (
-    build_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    builder_type TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    pid_start TEXT NOT NULL,
-    host TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    state TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS resources (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    build_id TEXT NOT NULL REFERENCES builds(build_id),
-    kind TEXT NOT NULL,
-    ident TEXT,
-    data TEXT NOT NULL,
-    state TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS resources_build ON resources(build_id, state);
-"""
+__all__ = ["AT_RISK", "BuildRecord", "Journal", "JournalError", "Resource", "journal_error",
+           "set_journal_aside"]
 
-# The columns each table must have; a file with other tables or columns is not this journal.
-COLUMNS = {
-    "builds": ("build_id", "name", "builder_type", "pid", "pid_start", "host", "started_at",
-               "finished_at", "state"),
-    "resources": ("id", "build_id", "kind", "ident", "data", "state", "created_at",
-                  "updated_at"),
-}
-
-AT_RISK = (
-    "The resources it tracked may still exist: containers (systemd-nspawn), overlay mounts and "
-    "work directories under {instances}, network namespaces (bake-*), veth links (bk-*) and "
-    "nftables tables (bake_*), host processes of bake (ansible-playbook, ssh, tar), "
-    "and cloud instances, VPCs, security groups and key pairs."
-)
+# The journal's errors are the state database's (one database holds journal and registry);
+# ``damaged`` tells a SQLite file that ``bake cleanup --reset-journal`` may set aside.
+JournalError = DatabaseError
 
 
-class JournalError(BakeError):
-    """The journal cannot be used. ``damaged`` when its content is unreadable (not when it is
-    only locked or read-only): then ``bake cleanup --reset-journal`` may move it aside."""
-
-    def __init__(self, message: str, hint: str, *, damaged: bool) -> None:
-        super().__init__(message, hint)
-        self.damaged = damaged
-
-
-def journal_error(path: Path, exc: sqlite3.Error | str) -> JournalError:
-    """The error to show for ``exc`` met while using the journal at ``path``."""
-    text = str(exc)
-    at_risk = AT_RISK.format(instances=path.parent / "instances")
-    if "locked" in text or "busy" in text:
-        return JournalError(
-            f"The resource journal {path} is locked by another process ({text}).",
-            f"Another bake may be holding it: wait for it to finish, or find it with "
-            f"`fuser -v {path}`.",
-            damaged=False,
-        )
-    if "readonly" in text or "unable to open" in text or "permission" in text.lower():
-        return JournalError(
-            f"The resource journal {path} cannot be written ({text}).",
-            f"Make {path} and its directory writable by this user, or point BAKE_STATE_DIR "
-            f"at the state directory you meant. {at_risk}",
-            damaged=False,
-        )
-    return JournalError(
-        f"The resource journal {path} is damaged or not a bake journal ({text}).",
-        f"{at_risk} `bake cleanup --reset-journal` keeps the damaged file aside (renamed "
-        f"{path.name}.damaged-<time>) and starts an empty journal; then look for those "
-        "resources yourself: `bake cleanup --tags` finds cloud resources by their "
-        "bake:expires-at tag; `ps -ef | grep -e systemd-nspawn -e ansible-playbook`, "
-        f"`grep bake /proc/mounts`, `ip netns list`, `ip -br link`, `nft list tables` and "
-        f"`ls {path.parent / 'instances'}` show local ones.",
-        damaged=True,
-    )
+def journal_error(path: Path, exc: Exception | str) -> JournalError:
+    """The error to show for ``exc`` met while using the SQLite journal at ``path``."""
+    return sqlite_error(path, exc)
 
 
 @dataclass(frozen=True)
@@ -122,7 +58,8 @@ class Resource:
 
 @dataclass(frozen=True)
 class BuildRecord:
-    """One journaled build."""
+    """One journaled build. ``lock_held``: whether its process holds its build lock, when the
+    database can tell for any host (PostgreSQL); None on SQLite."""
 
     build_id: str
     name: str
@@ -133,150 +70,164 @@ class BuildRecord:
     started_at: float
     finished_at: float | None
     state: str
+    lock_held: bool | None = None
+
+    @property
+    def local(self) -> bool:
+        return self.host == os.uname().nodename
+
+    @property
+    def checkable(self) -> bool:
+        """Whether this host can tell if the build is alive (its own, or a shared database)."""
+        return self.local or self.lock_held is not None
 
     @property
     def alive(self) -> bool:
-        return self.host == os.uname().nodename and process_alive(self.pid, self.pid_start)
+        """Alive for sure: its own process (same pid and start time) on this host, or, for
+        another host's build, its build lock still held. A build of another host on SQLite
+        cannot be checked and is not called alive: see ``checkable``."""
+        if self.local:
+            return process_alive(self.pid, self.pid_start)
+        return bool(self.lock_held)
+
+
+BUILD_COLUMNS = ("build_id, name, builder_type, pid, pid_start, host, started_at, finished_at,"
+                 " state")
+RESOURCE_COLUMNS = "id, build_id, kind, ident, data, state"
 
 
 class Journal:
-    """The resource journal, one SQLite file shared by every bake process of this user."""
+    """The resource journal, in the state database every bake process of this user (or, on
+    PostgreSQL, of the team) shares."""
 
-    def __init__(self, path: Path | None = None, *, timeout: float = 30.0) -> None:
-        """Open (or create) the journal; raise JournalError if it is damaged, of another
-        schema, locked for longer than ``timeout`` seconds, or not writable."""
-        self.path = path or self.default_path()
+    def __init__(
+        self, path: Path | None = None, *, timeout: float = 30.0, url: str | None = None
+    ) -> None:
+        """Open (or create, or migrate) the journal: the SQLite file ``path``, else the
+        database ``url``, else ``$BAKE_DATABASE_URL``, else the default SQLite file. Raise
+        JournalError if it is damaged, of another schema, locked for longer than ``timeout``
+        seconds, not writable or unreachable."""
+        if path is not None:
+            url = f"sqlite://{path}"
+        self.db: Database = open_database(url, timeout=timeout)
+        self.path: Path | None = self.db.path
+        self.url = self.db.url
+        self.where = self.db.where
         self.timeout = timeout
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self._connect() as db:
-            # One transaction: two bakes creating the journal at once never see it half made.
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                self._check_schema(db)
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute("COMMIT")
-            except BaseException:
-                with suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("PRAGMA journal_mode=WAL")
+        self._build_locks: dict[str, Lock] = {}
+        self._mutex = threading.Lock()
 
     @staticmethod
     def default_path() -> Path:
         return state_dir() / "journal.sqlite"
 
-    def _check_schema(self, db: sqlite3.Connection) -> None:
-        tables = {
-            name: tuple(col[1] for col in db.execute(f"PRAGMA table_info({name})"))
-            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if not name.startswith("sqlite_")
-        }
-        if not tables:
-            return  # a new journal
-        for name, columns in COLUMNS.items():
-            if tables.get(name) != columns:
-                found = ", ".join(f"{t}({', '.join(c)})" for t, c in sorted(tables.items()))
-                raise journal_error(self.path, f"unexpected tables: {found}")
-        # Reads every page of the (small) journal: a truncated or garbled file fails here,
-        # before any command relies on it, rather than halfway through a cleanup.
-        (verdict,) = db.execute("PRAGMA quick_check").fetchone()
-        if verdict != "ok":
-            raise journal_error(self.path, f"integrity check: {verdict}")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise journal_error(self.path, exc) from exc
-        try:
-            db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-            db.execute("PRAGMA synchronous=NORMAL")
-            yield db
-        except sqlite3.Error as exc:
-            raise journal_error(self.path, exc) from exc
-        finally:
-            db.close()
-
     # builds -------------------------------------------------------------------------------
     def start_build(self, build_id: str, name: str, builder_type: str) -> None:
         pid = os.getpid()
         start = process_start_time(pid) or "?"
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO builds VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'running')",
-                (build_id, name, builder_type, pid, start, os.uname().nodename, time.time()),
-            )
+        if self.db.shared_locks:
+            # Held as long as this process lives: how other hosts know the build is alive.
+            lock = self.db.lock(f"build:{build_id}")
+            if not lock.try_acquire():
+                raise JournalError(
+                    f"Build id {build_id} is already running against {self.where}.",
+                    "Build ids are random: this is a bug, please report it.", damaged=False,
+                )
+            with self._mutex:
+                self._build_locks[build_id] = lock
+        self.db.execute(
+            f"INSERT INTO builds ({BUILD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'running')",
+            (build_id, name, builder_type, pid, start, os.uname().nodename, time.time()),
+        )
 
     def finish_build(self, build_id: str, state: str) -> None:
-        with self._connect() as db:
-            db.execute(
+        try:
+            self.db.execute(
                 "UPDATE builds SET state = ?, finished_at = ? WHERE build_id = ?",
                 (state, time.time(), build_id),
             )
+        finally:
+            with self._mutex:
+                lock = self._build_locks.pop(build_id, None)
+            if lock is not None:
+                lock.release()
 
     def builds(self, limit: int = 50) -> list[BuildRecord]:
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM builds ORDER BY started_at DESC LIMIT ?", (limit,)
-            ).fetchall()
-        return [BuildRecord(*row) for row in rows]
+        rows = self.db.execute(
+            f"SELECT {BUILD_COLUMNS} FROM builds ORDER BY started_at DESC LIMIT ?", (limit,)
+        )
+        return self._records(rows)
 
     def build(self, build_id: str) -> BuildRecord | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM builds WHERE build_id = ?", (build_id,)).fetchone()
-        return BuildRecord(*row) if row else None
+        row = self.db.one(f"SELECT {BUILD_COLUMNS} FROM builds WHERE build_id = ?", (build_id,))
+        return self._records([row])[0] if row else None
+
+    def _records(self, rows: list[tuple[Any, ...]]) -> list[BuildRecord]:
+        records = [BuildRecord(*row) for row in rows]
+        foreign = [r for r in records if r.state == "running" and not r.local]
+        held = self.db.held(f"build:{r.build_id}" for r in foreign) if foreign else None
+        if held is None:
+            return records
+        return [
+            rec if rec.local else replace(rec, lock_held=f"build:{rec.build_id}" in held)
+            for rec in records
+        ]
+
+    def lock_image(
+        self,
+        image: str,
+        build_id: str,
+        name: str,
+        *,
+        cancel: threading.Event | None = None,
+        on_wait: Callable[[Holder | None], None] | None = None,
+    ) -> Lock:
+        """Take the lock of image ``image`` (builder type and image name) for this build,
+        waiting while another build of it runs on any host sharing this database. The caller
+        releases it when the build ends; a killed holder releases it by dying."""
+        return acquire(self.db, f"image:{image}", build_id, name, cancel=cancel, on_wait=on_wait)
 
     # resources ----------------------------------------------------------------------------
     def intend(self, build_id: str, kind: str, **data: Any) -> int:
         """Record that a resource is about to be created; returns its journal id."""
         now = time.time()
-        with self._connect() as db:
-            cur = db.execute(
-                "INSERT INTO resources (build_id, kind, ident, data, state, created_at, updated_at)"
-                " VALUES (?, ?, NULL, ?, 'intent', ?, ?)",
-                (build_id, kind, json.dumps(data, sort_keys=True), now, now),
-            )
-            assert cur.lastrowid is not None
-            return cur.lastrowid
+        return self.db.insert(
+            "INSERT INTO resources (build_id, kind, ident, data, state, created_at, updated_at)"
+            " VALUES (?, ?, NULL, ?, 'intent', ?, ?)",
+            (build_id, kind, json.dumps(data, sort_keys=True), now, now),
+        )
 
     def created(self, rid: int, ident: str | None = None, **data: Any) -> None:
         """Record that the resource exists, with its id and any data learnt on creation."""
-        with self._connect() as db:
-            (old,) = db.execute("SELECT data FROM resources WHERE id = ?", (rid,)).fetchone()
-            merged = {**json.loads(old), **data}
-            db.execute(
+        with self.db.transaction() as conn:
+            row = conn.one("SELECT data FROM resources WHERE id = ?", (rid,))
+            assert row is not None, f"no journaled resource {rid}"
+            merged = {**json.loads(row[0]), **data}
+            conn.execute(
                 "UPDATE resources SET ident = COALESCE(?, ident), data = ?, state = 'created',"
                 " updated_at = ? WHERE id = ?",
                 (ident, json.dumps(merged, sort_keys=True), time.time(), rid),
             )
 
     def gone(self, rid: int) -> None:
-        with self._connect() as db:
-            db.execute(
-                "UPDATE resources SET state = 'gone', updated_at = ? WHERE id = ?",
-                (time.time(), rid),
-            )
+        self.db.execute(
+            "UPDATE resources SET state = 'gone', updated_at = ? WHERE id = ?",
+            (time.time(), rid),
+        )
 
     def resource(self, rid: int) -> Resource:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT id, build_id, kind, ident, data, state FROM resources WHERE id = ?", (rid,)
-            ).fetchone()
+        row = self.db.one(f"SELECT {RESOURCE_COLUMNS} FROM resources WHERE id = ?", (rid,))
+        assert row is not None, f"no journaled resource {rid}"
         return _resource(row)
 
     def open_resources(self, build_id: str | None = None) -> list[Resource]:
         """Resources not known to be gone, newest first (the order to delete them in)."""
-        query = "SELECT id, build_id, kind, ident, data, state FROM resources WHERE state != 'gone'"
+        query = f"SELECT {RESOURCE_COLUMNS} FROM resources WHERE state != 'gone'"
         args: tuple[Any, ...] = ()
         if build_id is not None:
             query += " AND build_id = ?"
             args = (build_id,)
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY id DESC", args).fetchall()
-        return [_resource(r) for r in rows]
+        return [_resource(r) for r in self.db.execute(query + " ORDER BY id DESC", args)]
 
 
 def _resource(row: tuple[Any, ...]) -> Resource:

@@ -1,9 +1,10 @@
 """Images earlier bakes produced, as incremental bakes see them.
 
 ``PreviousImage`` is one recorded image of a build, whatever recorded it: a manifest entry
-(``previous_images`` reads the manifests a build appends to), the image registry, or a cloud image
-found by its fingerprint tag. ``ImageCheck`` is a builder's answer to "does it still exist,
-intact?". ``Reason`` is one named cause for rebuilding, as ``bake plan`` prints it.
+(``previous_images`` reads the manifests a build appends to), the image registry
+(``registry_images``), or a cloud image found by its fingerprint tag. ``ImageCheck`` is a
+builder's answer to "does it still exist, intact?". ``Reason`` is one named cause for
+rebuilding, as ``bake plan`` prints it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bakeansible.pipeline.context import Artifact
+
+if TYPE_CHECKING:
+    from bakeansible.images.store import ImageStore
 
 
 @dataclass(frozen=True)
@@ -115,3 +119,31 @@ def previous_images(
                 found.append((image.built_at, order, image))
     found.sort(key=lambda t: (t[0], t[1]), reverse=True)
     return [image for _, _, image in found]
+
+
+def registry_images(store: ImageStore, build_name: str, builder_type: str) -> list[PreviousImage]:
+    """The build's images in the image registry, newest first, pruned ones included (they are
+    reported as missing)."""
+    found = []
+    for rec in store.images(build_name, deleted=True):
+        if rec.builder_type != builder_type or not rec.fingerprint:
+            continue
+        extra: dict[str, Any] = {"deleted": rec.deleted}
+        if rec.cloud_images:
+            extra["images"] = rec.cloud_images
+        found.append(
+            PreviousImage(
+                build_name=rec.build_name,
+                builder_type=rec.builder_type,
+                artifact_id=rec.artifact,
+                fingerprint=rec.fingerprint,
+                parts=dict(rec.inputs) if rec.inputs else None,
+                checksum=f"sha256:{rec.checksum}" if rec.checksum else "",
+                extra=extra,
+                built_at=int(rec.created_at),
+                where=f"registry image {rec.id}",
+                revoked=rec.revoked,
+                test_result=rec.test_result or "",
+            )
+        )
+    return found

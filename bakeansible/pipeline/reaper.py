@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bakeansible.pipeline.journal import Journal, Resource
+from bakeansible.pipeline.journal import BuildRecord, Journal, Resource
 
 log = logging.getLogger(__name__)
 
 Deleter = Callable[[Resource], None]
 _DELETERS: dict[str, Deleter] = {}
+
+# Kinds whose resources exist only on the host that made them (processes, mounts, network
+# namespaces, files): another host cannot remove them, only report them.
+HOST_LOCAL = ("host", "local", "ansible")
 
 # Where the deleters of each kind prefix live; imported only when a resource of it is reaped.
 _PROVIDERS = {
@@ -58,6 +61,12 @@ class SweepReport:
     failed: list[tuple[Resource, str]] = field(default_factory=list)
     skipped_builds: list[str] = field(default_factory=list)
     kept_builds: list[str] = field(default_factory=list)  # aborted, spared by keep_aborted
+    elsewhere: list[tuple[Resource, str]] = field(default_factory=list)  # (resource, its host)
+
+
+def host_local(resource: Resource) -> bool:
+    """Whether only the host that created ``resource`` can remove it."""
+    return resource.kind.split(".", 1)[0] in HOST_LOCAL
 
 
 def sweep(
@@ -74,21 +83,27 @@ def sweep(
     purpose, for debugging, until an explicit ``bake cleanup`` (the automatic sweep sets it).
     """
     report = SweepReport()
+    records: dict[str, BuildRecord | None] = {}
     alive: dict[str, bool] = {}
     kept: set[str] = set()
     for res in journal.open_resources(build_id):
-        if res.build_id not in alive:
-            record = journal.build(res.build_id)
-            # A build of another host (a shared state dir) may be alive: we cannot tell, so
-            # only an explicit --build removes its resources.
-            foreign = bool(record and record.host != os.uname().nodename and build_id is None)
-            alive[res.build_id] = bool(record and record.alive) or foreign
+        if res.build_id not in records:
+            record = records[res.build_id] = journal.build(res.build_id)
+            # A build of another host that this database cannot check (SQLite in a shared state
+            # dir) may be alive: only an explicit --build removes its resources. On PostgreSQL
+            # its build lock says.
+            unknown = bool(record and not record.checkable and build_id is None)
+            alive[res.build_id] = bool(record and record.alive) or unknown
             if alive[res.build_id] and not include_alive:
                 report.skipped_builds.append(res.build_id)
             elif keep_aborted and record is not None and record.state == "aborted":
                 kept.add(res.build_id)
                 report.kept_builds.append(res.build_id)
         if (alive[res.build_id] and not include_alive) or res.build_id in kept:
+            continue
+        record = records[res.build_id]
+        if record is not None and not record.local and host_local(res):
+            report.elsewhere.append((res, record.host))
             continue
         if dry_run:
             report.removed.append(res)
@@ -108,7 +123,7 @@ def sweep(
                 continue
             if record.state != "running" or alive.get(record.build_id) or record.alive:
                 continue
-            if record.host != os.uname().nodename and build_id is None:
+            if not record.checkable and build_id is None:
                 continue
             if not any(res.build_id == record.build_id for res, _ in report.failed):
                 journal.finish_build(record.build_id, "crashed")

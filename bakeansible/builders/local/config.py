@@ -16,8 +16,9 @@ class LocalConfig:
 
     source: str = opt(
         "debian:bookworm",
-        doc="debian:<suite> (bookworm, trixie), or a path to a root filesystem tarball "
-        "(.tar, .tar.zst, .tar.gz), e.g. an image bake produced earlier.",
+        doc="debian:<suite> (bookworm, trixie), a path to a root filesystem tarball "
+        "(.tar, .tar.zst, .tar.gz), e.g. an image bake produced earlier, or "
+        "channel:CHANNEL/BUILD (an image of the registry).",
         aliases=("source_image",),
     )
     image_name: str = opt("bake-image", doc="Name of the produced image file (without .tar.zst).")

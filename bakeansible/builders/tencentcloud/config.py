@@ -103,7 +103,10 @@ class TencentCvmConfig:
 
     # --- run -----------------------------------------------------------------------------
     instance_type: str = opt("", doc="Instance type, e.g. S5.MEDIUM2.")
-    source_image_id: str = opt("", doc="Image to start from, img-xxxxxxxx.")
+    source_image_id: str = opt(
+        "", doc="Image to start from, img-xxxxxxxx, or channel:CHANNEL/BUILD (an image of the "
+        "registry, in the build's region).",
+    )
     source_image_name: str = opt(
         "", doc="Regular expression on image names (searched server-side, every page); the "
         "newest match wins.",
@@ -247,8 +250,11 @@ def _issues(config: TencentCvmConfig, *, with_files: bool) -> list[tuple[str, st
         bad("instance_type", "is required, e.g. S5.MEDIUM2")
     if not config.source_image_id and not config.source_image_name:
         bad("source_image_id", "one of source_image_id or source_image_name is required")
-    if config.source_image_id and not _IMAGE_ID.fullmatch(config.source_image_id):
-        bad("source_image_id", f"{config.source_image_id!r} does not look like img-xxxxxxxx")
+    source_id = config.source_image_id
+    # channel:CHANNEL/BUILD is resolved in the image registry at plan time.
+    if source_id and not (_IMAGE_ID.fullmatch(source_id) or source_id.startswith("channel:")):
+        bad("source_image_id", f"{source_id!r} does not look like img-xxxxxxxx or "
+            "channel:CHANNEL/BUILD")
     if config.source_image_name:
         try:
             re.compile(config.source_image_name)

@@ -125,25 +125,6 @@ def check_cache_hit(project: Path, state_dir: Path, image: Path) -> None:
     assert not marks.exists()
 
 
-def test_chained_build_from_baked_image(project: Path, state_dir: Path, no_leaks: None) -> None:
-    """A source can be an image bake produced earlier: nginx is there before provisioning."""
-    first = run_bake(["--playbook", "playbooks/site.yml", "--image-name", "base"], project)
-    assert first.returncode == 0, first.stdout + first.stderr
-    check = project / "playbooks/check.yml"
-    check.write_text(
-        "- hosts: all\n  gather_facts: false\n  tasks:\n"
-        "    - name: nginx is already installed and running\n"
-        "      ansible.builtin.command: systemctl is-active nginx\n      changed_when: false\n"
-    )
-    second = run_bake(
-        ["--playbook", "playbooks/check.yml", "--source", "output/base.tar.zst",
-         "--image-name", "child"],
-        project,
-    )
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert (project / "output/child.tar.zst").is_file()
-
-
 def test_failing_task_fails_build_and_leaves_nothing(
     project: Path, state_dir: Path, no_leaks: None
 ) -> None:

@@ -1,4 +1,5 @@
-"""The SQLite resource journal: lifecycle, ordering, WAL, concurrency, liveness of builds."""
+"""The resource journal on both backends (SQLite and a real PostgreSQL server): lifecycle,
+ordering, concurrency, liveness of builds; WAL and locking of the SQLite file."""
 
 from __future__ import annotations
 
@@ -26,7 +27,12 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> Journal:
+def journal(database_url: str) -> Journal:
+    return Journal(url=database_url)
+
+
+@pytest.fixture
+def sqlite_journal(tmp_path: Path) -> Journal:
     return Journal(tmp_path / "state" / "journal.sqlite")
 
 
@@ -41,8 +47,9 @@ def test_default_path_follows_bake_state_dir(state_dir: Path) -> None:
     assert journal.path.is_file()
 
 
-def test_wal_mode_is_on(journal: Journal) -> None:
-    db = sqlite3.connect(journal.path)
+def test_wal_mode_is_on(sqlite_journal: Journal) -> None:
+    assert sqlite_journal.path is not None
+    db = sqlite3.connect(sqlite_journal.path)
     try:
         (mode,) = db.execute("PRAGMA journal_mode").fetchone()
     finally:
@@ -131,7 +138,7 @@ def test_builds_records_pid_start_time_and_state(journal: Journal) -> None:
 
 
 def test_two_journals_in_two_threads_write_concurrently(journal: Journal) -> None:
-    other = Journal(journal.path)
+    other = Journal(url=journal.url)
     journal.start_build("t1", "web", "local")
     other.start_build("t2", "db", "local")
     ids: dict[str, list[int]] = {"t1": [], "t2": []}
@@ -168,11 +175,11 @@ def test_two_journals_in_two_threads_write_concurrently(journal: Journal) -> Non
 def test_a_second_process_writes_while_this_one_holds_it(journal: Journal) -> None:
     journal.start_build("p1", "web", "local")
     script = (
-        "import sys; from pathlib import Path; from bakeansible.pipeline.journal import Journal\n"
-        "j = Journal(Path(sys.argv[1])); j.start_build('p2', 'db', 'local')\n"
+        "import sys; from bakeansible.pipeline.journal import Journal\n"
+        "j = Journal(url=sys.argv[1]); j.start_build('p2', 'db', 'local')\n"
         "for i in range(50): j.created(j.intend('p2', 'local.file', path=str(i)), str(i))\n"
     )
-    child = subprocess.Popen([sys.executable, "-c", script, str(journal.path)], cwd=REPO)
+    child = subprocess.Popen([sys.executable, "-c", script, journal.url], cwd=REPO)
     for i in range(50):
         journal.intend("p1", "local.file", path=str(i))
     assert child.wait(60) == 0
@@ -246,9 +253,13 @@ def test_a_zombie_is_not_alive() -> None:
     assert process_state(proc.pid) is None and not process_running(proc.pid), "reaped: gone"
 
 
-def test_a_locked_journal_names_the_file_and_is_not_called_damaged(journal: Journal) -> None:
+def test_a_locked_journal_names_the_file_and_is_not_called_damaged(
+    sqlite_journal: Journal,
+) -> None:
     from bakeansible.pipeline.journal import JournalError
 
+    journal = sqlite_journal
+    assert journal.path is not None
     holder = sqlite3.connect(journal.path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -262,17 +273,18 @@ def test_a_locked_journal_names_the_file_and_is_not_called_damaged(journal: Jour
     assert "fuser" in (err.value.hint or "")
 
 
-def test_bakes_creating_the_journal_at_once_never_see_it_half_made(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "journal.sqlite"
+def test_bakes_creating_the_journal_at_once_never_see_it_half_made(
+    tmp_path: Path, database_url: str
+) -> None:
     go = tmp_path / "go"
     code = (
         "import sys, time; from pathlib import Path\n"
         "from bakeansible.pipeline.journal import Journal\n"
         "while not Path(sys.argv[2]).exists(): time.sleep(0.001)\n"
-        "Journal(Path(sys.argv[1])).builds()\n"
+        "Journal(url=sys.argv[1]).builds()\n"
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, str(path), str(go)], cwd=REPO,
+        subprocess.Popen([sys.executable, "-c", code, database_url, str(go)], cwd=REPO,
                          stderr=subprocess.PIPE, text=True)
         for _ in range(8)
     ]

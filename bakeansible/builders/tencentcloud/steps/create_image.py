@@ -39,6 +39,8 @@ def set_artifact(ctx: TencentContext, image_name: str) -> None:
             "region": ctx.region,
             "image_name": image_name,
             "images": dict(ctx.images),
+            # Where the API is (no secrets), so `bake images prune` can delete the images.
+            "access": ctx.access.journal_data() if ctx.access else {},
         },
     )
 

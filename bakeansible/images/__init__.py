@@ -1,0 +1,1 @@
+"""The image registry: every baked image, its lineage, channels, revocation and pruning."""

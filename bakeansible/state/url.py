@@ -1,0 +1,66 @@
+"""Where the state database is: ``--database-url``, else ``BAKE_DATABASE_URL``, else SQLite.
+
+Accepted: ``postgresql://user:password@host:port/dbname?options`` (or ``postgres://``), and
+``sqlite:///absolute/path.sqlite``. The default is ``<state dir>/journal.sqlite``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from bakeansible.errors import BakeError
+from bakeansible.paths import state_dir
+
+ENV = "BAKE_DATABASE_URL"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def default_sqlite_path() -> Path:
+    """The embedded database: the journal file bake has always used."""
+    return state_dir() / "journal.sqlite"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """``url``, else ``$BAKE_DATABASE_URL``, else the embedded SQLite default."""
+    chosen = url or os.environ.get(ENV) or ""
+    return chosen.strip() or f"sqlite://{default_sqlite_path()}"
+
+
+def scheme_of(url: str) -> str:
+    """``sqlite`` or ``postgresql``; raise BakeError for anything else."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in POSTGRES_SCHEMES:
+        return "postgresql"
+    if scheme == "sqlite":
+        return "sqlite"
+    raise BakeError(
+        f"The database URL {safe_url(url)!r} is neither postgresql:// nor sqlite:///.",
+        hint=f"Set {ENV} (or --database-url) to postgresql://USER:PASSWORD@HOST:PORT/DB, "
+        "or unset it to use the embedded SQLite journal in the state directory.",
+    )
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a ``sqlite:///path`` URL."""
+    path = url.split("://", 1)[1] if "://" in url else url.split(":", 1)[1]
+    return Path(path).expanduser()
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def password_of(url: str) -> str | None:
+    """The password in ``url``, if any (to register with the masker)."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None

@@ -1,0 +1,45 @@
+"""A real registry database per test, and a helper to add image records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bakeansible.images.records import ImageRecord
+from bakeansible.images.store import ImageStore
+from bakeansible.state import open_database
+
+AddImage = Callable[..., ImageRecord]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ImageStore]:
+    db = open_database(f"sqlite://{tmp_path / 'state.sqlite'}")
+    yield ImageStore(db)
+    db.close()
+
+
+@pytest.fixture
+def add_image(store: ImageStore, tmp_path: Path) -> AddImage:
+    """Record an image; local ones get a real file (and .sha256) under tmp_path/output."""
+    clock = iter(range(1, 10_000))
+
+    def add(image_id: str, build: str = "site", **kw: Any) -> ImageRecord:
+        builder = kw.pop("builder_type", "local")
+        if "artifact" not in kw:
+            path = tmp_path / "output" / f"{build}-{image_id}.tar.zst"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(image_id.encode())
+            path.with_name(path.name + ".sha256").write_text(image_id)
+            kw["artifact"] = str(path)
+        kw.setdefault("created_at", 1_700_000_000.0 + next(clock))
+        kw.setdefault("checksum", f"sum-{image_id}")
+        rec = ImageRecord(
+            id=image_id, image_name=build, build_name=build, builder_type=builder, **kw
+        )
+        return store.add(rec)
+
+    return add
