@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from bakeansible.artifacts.manifest import append_to_manifest, manifest_entry
 from bakeansible.cli.main import cli
 from bakeansible.config.load import load_template
+from bakeansible.images.database import existing_image_store
 from bakeansible.pipeline.build import RunOptions, assess_builds
 from bakeansible.pipeline.context import Artifact
 from bakeansible.pipeline.incremental import diff_parts
@@ -49,7 +50,8 @@ class Project:
     def reasons(self, *var_args: str, force: bool = False) -> list[str]:
         """``bake plan``'s reasons for the one build (empty: up to date)."""
         template = load_template(self.path / "bake.yml", var_args=var_args)
-        (planned,) = assess_builds(template, RunOptions(project_dir=self.path, force=force))
+        options = RunOptions(project_dir=self.path, force=force, images=existing_image_store())
+        (planned,) = assess_builds(template, options)
         assert planned.decision is not None
         return [str(r) for r in planned.decision.reasons]
 
@@ -187,3 +189,25 @@ def test_bake_plan_cli_and_build_reuses_the_image(project: Project, state_dir: P
     assert builds[-1]["input_fingerprint"] == before[-1]["input_fingerprint"]
     assert builds[-1]["checksum"] == before[-1]["checksum"]
     assert builds[-1]["artifact_id"] == str(project.image)
+
+
+def test_the_registry_knows_revoked_and_pruned_images(project: Project, state_dir: Path) -> None:
+    """A hit the registry never saw is recorded once; from then on the registry's word (revoked,
+    pruned) wins over the manifest's."""
+    from bakeansible.images.database import open_image_store
+
+    project.bake_record()
+    runner = CliRunner()
+    for _ in range(2):
+        result = runner.invoke(cli, ["build", "--no-auto-cleanup"])
+        assert result.exit_code == 0, result.output
+        assert "Build 'web' is up to date." in result.stdout
+    store = open_image_store()
+    (record,) = store.images("web")
+    assert record.artifact == str(project.image) and record.fingerprint
+    assert "file:roles/nginx/tasks/main.yml" in record.inputs
+
+    store.revoke([record.id], "bad nginx")
+    assert project.reasons() == [f"revoked: {project.image}"]
+    result = runner.invoke(cli, ["build", "--no-auto-cleanup"])
+    assert result.exit_code == 1 and "not up to date" in result.stderr
