@@ -7,9 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -17,11 +20,23 @@ from click.testing import CliRunner
 from bakeansible.artifacts.manifest import append_to_manifest, manifest_entry
 from bakeansible.cli.main import cli
 from bakeansible.config.load import load_template
+from bakeansible.config.model import BuildSpec
+from bakeansible.errors import StepError
 from bakeansible.images.database import existing_image_store
-from bakeansible.pipeline.build import RunOptions, assess_builds
-from bakeansible.pipeline.context import Artifact
-from bakeansible.pipeline.incremental import diff_parts
-from bakeansible.pipeline.previous import Reason
+from bakeansible.pipeline.build import (
+    BuildResult,
+    PlannedBuild,
+    RunOptions,
+    assess_builds,
+    image_key,
+    run_build,
+)
+from bakeansible.pipeline.context import Artifact, BuildContext
+from bakeansible.pipeline.incremental import Decision, diff_parts
+from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.previous import ImageCheck, PreviousImage, Reason
+from bakeansible.pipeline.step import Step
+from bakeansible.ui import RecordingUi
 from tests.conftest import REPO
 
 TEMPLATE = """\
@@ -211,3 +226,71 @@ def test_the_registry_knows_revoked_and_pruned_images(project: Project, state_di
     assert project.reasons() == [f"revoked: {project.image}"]
     result = runner.invoke(cli, ["build", "--no-auto-cleanup"])
     assert result.exit_code == 1 and "not up to date" in result.stderr
+
+
+class FailStep(Step[BuildContext]):
+    title = "Would bake..."
+
+    def run(self, ctx: BuildContext) -> None:
+        raise StepError("baked twice")
+
+
+@dataclass
+class OneImageBuilder:
+    """A builder whose image is a file; baking fails (the test wants it reused)."""
+
+    output_dir: Path
+
+    def source_identity(self) -> str:
+        return "s"
+
+    def existing_image(self, image: PreviousImage) -> ImageCheck:
+        path = Path(image.artifact_id)
+        if not path.is_file():
+            return ImageCheck(problem=Reason("image-missing", str(path)))
+        return ImageCheck(Artifact("fake", str(path), f"Image {path}", files=[path]))
+
+    def find_image(self, fingerprint: str) -> PreviousImage | None:
+        return None
+
+    def new_context(self, base: BuildContext) -> BuildContext:
+        base.output_dir = self.output_dir
+        return base
+
+    def steps(self, ctx: BuildContext) -> list[Step[BuildContext]]:
+        return [FailStep()]
+
+
+def test_a_bake_that_waited_for_another_of_the_image_reuses_what_it_made(tmp_path: Path) -> None:
+    """Two bakes of one image: the second waits for the first's lock, then finds the image the
+    first made from the same inputs, and reuses it instead of baking it again."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    builder = OneImageBuilder(tmp_path / "output")
+    spec = BuildSpec("web", "fake", SimpleNamespace(image_name="web"))
+    decision = Decision("sha256:f", {"source": "s"}, [Reason("never-built")])
+    planned = PlannedBuild(spec, builder, decision)  # type: ignore[arg-type]
+    ui = RecordingUi()
+    held = journal.lock_image(image_key(spec), "first", "web")
+    results: list[BuildResult] = []
+    thread = threading.Thread(target=lambda: results.append(run_build(
+        planned, RunOptions(project_dir=tmp_path, journal=journal), ui, threading.Event())))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while "Waiting for" not in ui.text():
+            assert time.monotonic() < deadline and thread.is_alive(), ui.text()
+            time.sleep(0.05)
+        # Meanwhile the first bake finishes: its image and its manifest entry.
+        image = tmp_path / "output/web.img"
+        image.parent.mkdir()
+        image.write_bytes(b"web")
+        made = Artifact("fake", str(image), "Image", files=[image])
+        made.extra.update(input_fingerprint="sha256:f", input_parts={"source": "s"})
+        append_to_manifest(tmp_path / "output/manifest.json", manifest_entry("web", made, "r"), "r")
+    finally:
+        held.release()
+        thread.join(30)
+    (result,) = results
+    assert result.ok and result.up_to_date, ui.text()
+    assert f"up to date: Image {image}" in ui.text()
+    assert journal.builds() == [], "nothing was built"
