@@ -103,3 +103,27 @@ def test_a_live_holder_is_named_and_the_wait_can_be_cancelled(tmp_path: Path) ->
     assert f"(lock {lock})" in message
     assert [type(e) for e in errors] == [BuildCancelled]
     assert not target.exists()
+
+
+def test_the_base_identity_follows_its_package_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Debian base rebuilt from other package versions is a new source for the fingerprint."""
+    from bakeansible.builders.local.rootfs import base_cache_path, base_identity
+
+    monkeypatch.setenv("BAKE_CACHE_DIR", str(tmp_path))
+    target = base_cache_path("bookworm", (), "")
+    assert base_identity("bookworm", (), "") == f"{target.name} (not built yet)"
+    status = target / "var/lib/dpkg/status"
+
+    def build(tmp: Path) -> None:
+        _make_root(tmp)
+        (tmp / "var/lib/dpkg").mkdir(parents=True)
+        (tmp / "var/lib/dpkg/status").write_text("Package: nginx\nVersion: 1.22.1-9\n")
+
+    _build_once(target, build, "stamp\n")
+    first = base_identity("bookworm", (), "")
+    assert first.startswith(f"{target.name} dpkg:")
+    status.write_text("Package: nginx\nVersion: 1.22.1-9+deb12u1\n")
+    assert base_identity("bookworm", (), "") not in (first, f"{target.name} (not built yet)")
+    assert base_identity("bookworm", ("curl",), "").endswith("(not built yet)")
