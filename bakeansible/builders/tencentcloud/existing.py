@@ -34,13 +34,16 @@ def _client(client: TencentClient, region: str) -> TencentClient:
     return client if region == client.region else client.for_region(region)
 
 
-def _artifact(builder_type: str, region: str, name: str, images: dict[str, str]) -> Artifact:
+def _artifact(
+    client: TencentClient, builder_type: str, region: str, name: str, images: dict[str, str]
+) -> Artifact:
+    """The artifact as StepCreateImage makes it (``access``: where the API is, no secrets)."""
     return Artifact(
         builder_type=builder_type,
         artifact_id=artifact_id(images),
         description=artifact_description(images),
         extra={"builder_id": BUILDER_ID, "region": region, "image_name": name,
-               "images": dict(images)},
+               "images": dict(images), "access": client.access.journal_data()},
     )  # fmt: skip
 
 
@@ -58,7 +61,7 @@ def check_existing_image(client: TencentClient, record: PreviousImage) -> ImageC
             return ImageCheck(problem=Reason("image-missing", f"{region}:{image_id} ({state})"))
         name = name or found[0].ImageName
     region = str(record.extra.get("region") or client.region)
-    return ImageCheck(_artifact(record.builder_type, region, name, images))
+    return ImageCheck(_artifact(client, record.builder_type, region, name, images))
 
 
 def _tagged(client: TencentClient, fingerprint: str) -> list[Any]:
