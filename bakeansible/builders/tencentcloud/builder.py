@@ -39,7 +39,10 @@ from bakeansible.builders.tencentcloud.steps.pre_validate import StepPreValidate
 from bakeansible.builders.tencentcloud.steps.run_instance import StepRunInstance
 from bakeansible.builders.tencentcloud.steps.security_group import StepConfigSecurityGroup
 from bakeansible.builders.tencentcloud.steps.share_image import StepShareImage
-from bakeansible.builders.tencentcloud.steps.source_image import StepCheckSourceImage
+from bakeansible.builders.tencentcloud.steps.source_image import (
+    StepCheckSourceImage,
+    newest_matching,
+)
 from bakeansible.builders.tencentcloud.steps.ssh_ingress import StepAllowSsh
 from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
 from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
@@ -78,6 +81,7 @@ class TencentCvmBuilder:
         self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
         self._checked: AccessCheck | None = None
         self._lookup: TencentClient | None = None
+        self._source: str | None = None
         self.policy = RetryPolicy(max_elapsed=self.config.api_retry_timeout)
 
     # -- before any side effect -----------------------------------------------------------
@@ -109,9 +113,16 @@ class TencentCvmBuilder:
 
     # -- the build ------------------------------------------------------------------------
     def source_identity(self) -> str:
-        """The source image, for the input fingerprint (an id, or the name pattern)."""
+        """The source image, for the input fingerprint: ``image:<id>``; for
+        ``source_image_name``, the id of the newest image it matches now (one DescribeImages
+        search, once), so a newer matching image is a new source."""
         c = self.config
-        return f"image:{c.source_image_id}" if c.source_image_id else f"name:{c.source_image_name}"
+        if c.source_image_id:
+            return f"image:{c.source_image_id}"
+        if self._source is None:
+            image, _ = newest_matching(self.lookup_client(), c.source_image_name)
+            self._source = f"image:{image.ImageId}" if image else f"name:{c.source_image_name}"
+        return self._source
 
     def lookup_client(self) -> TencentClient:
         """A client for read-only lookups before the build (incremental bakes); made once."""

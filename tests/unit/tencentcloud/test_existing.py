@@ -38,10 +38,12 @@ def builder(emu: TencentEmulator, tmp_path: Path, **over: object) -> TencentCvmB
     return TencentCvmBuilder(spec, tmp_path, env={})
 
 
-def put_image(emu: TencentEmulator, region: str, fingerprint: str, state: str = "NORMAL") -> str:
-    image_id = f"img-{abs(hash((region, fingerprint, state))) % 10**8:08d}"
+def put_image(
+    emu: TencentEmulator, region: str, fingerprint: str, state: str = "NORMAL", name: str = "inc"
+) -> str:
+    image_id = f"img-{abs(hash((region, fingerprint, state, name))) % 10**8:08d}"
     emu.cloud.region(region).images[image_id] = Image(
-        id=image_id, name="inc", os_name="Debian 12", platform="Debian",
+        id=image_id, name=name, os_name="Debian 12", platform="Debian",
         image_type="PRIVATE_IMAGE", source="CREATE_IMAGE", size=20, state=state,
         tags=[{"Key": "bake:input-fingerprint", "Value": fingerprint}],
     )  # fmt: skip
@@ -84,3 +86,22 @@ def test_an_image_gone_or_failed_is_missing(emu: TencentEmulator, tmp_path: Path
     del emu.cloud.region("ap-guangzhou").images[image_id]
     assert str(b.existing_image(record).problem) == f"image missing: ap-guangzhou:{image_id} (gone)"
     assert b.find_image(fingerprint) is None
+
+
+def test_a_source_named_by_pattern_is_the_newest_match(
+    emu: TencentEmulator, tmp_path: Path
+) -> None:
+    """A newer image matching source_image_name is a new source: the build is not up to date."""
+    older = put_image(emu, "ap-guangzhou", "x", name="bake-base-1")
+    emu.cloud.region("ap-guangzhou").images[older].created = "2026-01-01T00:00:00Z"
+    b = builder(emu, tmp_path, source_image_id="", source_image_name="^bake-base-")
+    assert b.source_identity() == f"image:{older}"
+    first = assess(b, b.spec, tmp_path, [])
+    put_image(emu, "ap-guangzhou", first.fingerprint)  # an image baked from it
+    assert assess(b, b.spec, tmp_path, []).up_to_date
+
+    newer = put_image(emu, "ap-guangzhou", "x", name="bake-base-2")
+    emu.cloud.region("ap-guangzhou").images[newer].created = "2026-06-01T00:00:00Z"
+    again = builder(emu, tmp_path, source_image_id="", source_image_name="^bake-base-")
+    assert again.source_identity() == f"image:{newer}"
+    assert not assess(again, again.spec, tmp_path, []).up_to_date

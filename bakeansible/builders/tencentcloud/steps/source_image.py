@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bakeansible.builders.tencentcloud.client import paginate
+from bakeansible.builders.tencentcloud.client import TencentClient, paginate
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.errors import StepError
 from bakeansible.pipeline.step import Step
@@ -55,20 +55,26 @@ class StepCheckSourceImage(Step[TencentContext]):
         return resp.ImageSet[0]
 
     def _by_name(self, ctx: TencentContext) -> Any:
-        regex = re.compile(self.name_pattern)
-        fragment = literal_fragment(self.name_pattern)
-        params: dict[str, Any] = {}
-        if fragment:
-            params["Filters"] = [{"Name": "image-name", "Values": [fragment]}]
-        images = paginate(ctx.api, "cvm", "DescribeImages", params, "ImageSet")
-        matches = [
-            i for i in images if regex.search(i.ImageName or "") and i.ImageState == "NORMAL"
-        ]
-        if not matches:
+        image, searched = newest_matching(ctx.api, self.name_pattern)
+        if image is None:
             raise StepError(
                 f"No image in {ctx.region} has a name matching {self.name_pattern!r} "
-                f"({len(images)} searched).",
+                f"({searched} searched).",
                 hint="Check source_image_name (a regular expression) or use source_image_id.",
             )
-        # The newest wins, like AWS's most_recent; ties keep the API order.
-        return max(matches, key=lambda i: i.CreatedTime or "")
+        return image
+
+
+def newest_matching(client: TencentClient, pattern: str) -> tuple[Any, int]:
+    """The newest NORMAL image whose name matches ``pattern`` (None if none), and how many
+    images were searched. Reads every page."""
+    regex = re.compile(pattern)
+    fragment = literal_fragment(pattern)
+    params: dict[str, Any] = {}
+    if fragment:
+        params["Filters"] = [{"Name": "image-name", "Values": [fragment]}]
+    images = paginate(client, "cvm", "DescribeImages", params, "ImageSet")
+    matches = [i for i in images if regex.search(i.ImageName or "") and i.ImageState == "NORMAL"]
+    # The newest wins, like AWS's most_recent; ties keep the API order.
+    newest = max(matches, key=lambda i: i.CreatedTime or "") if matches else None
+    return newest, len(images)
