@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bakeansible.builders.tencentcloud.client import TencentClient, paginate
+from bakeansible.builders.tencentcloud.resources import find_images_by_name
 from bakeansible.builders.tencentcloud.steps.create_image import (
     BUILDER_ID,
     TAG_FINGERPRINT,
@@ -80,15 +81,19 @@ def find_tagged_image(
     fingerprint: str,
     copy_regions: list[str],
 ) -> PreviousImage | None:
-    """The newest image tagged with ``fingerprint`` in the build's region, with a tagged copy
-    in each of ``copy_regions``; None when any is missing."""
+    """The newest image tagged with ``fingerprint`` in the build's region, with a copy in each
+    of ``copy_regions`` (tagged too, or of the same name); None when any is missing."""
     found = _tagged(client, fingerprint)
     if not found:
         return None
     newest = max(found, key=lambda i: i.CreatedTime or "")
     images = {client.region: newest.ImageId}
     for region in copy_regions:
-        copies = _tagged(_client(client, region), fingerprint)
+        regional = _client(client, region)
+        # Copies keep the image's name (unique per region); the cloud may not copy its tags.
+        copies = _tagged(regional, fingerprint) or [
+            i for i in find_images_by_name(regional, newest.ImageName) if i.ImageState == "NORMAL"
+        ]
         if not copies:
             return None
         images[region] = max(copies, key=lambda i: i.CreatedTime or "").ImageId
