@@ -294,3 +294,17 @@ def test_a_bake_that_waited_for_another_of_the_image_reuses_what_it_made(tmp_pat
     assert result.ok and result.up_to_date, ui.text()
     assert f"up to date: Image {image}" in ui.text()
     assert journal.builds() == [], "nothing was built"
+
+
+def test_a_new_parent_image_is_named(project: Project) -> None:
+    """A chained build: its source is an earlier image; a rebuilt parent is a new source."""
+    parent = project.path / "parent.tar.zst"
+    parent.write_bytes(b"parent v1")
+    template = project.path / "bake.yml"
+    template.write_text(TEMPLATE.replace("image_name: site", "image_name: site\n"
+                                         "    source: parent.tar.zst"))  # fmt: skip
+    project.bake_record()
+    assert project.reasons() == []
+    parent.write_bytes(b"parent v2")
+    (reason,) = project.reasons()
+    assert reason.startswith("source image changed: a new parent image (tarball:")
