@@ -27,7 +27,7 @@ from bakeansible.images.recording import record_image
 from bakeansible.images.records import TEST_FAILED
 from bakeansible.images.store import ImageStore
 from bakeansible.pipeline.context import Artifact, BuildContext
-from bakeansible.pipeline.incremental import Decision, assess
+from bakeansible.pipeline.incremental import Decision, assess, decide
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.protocols import Builder, PostProcessor
 from bakeansible.pipeline.runner import AskCallback, OnError, PauseCallback, run_steps
@@ -182,12 +182,19 @@ def run_build(
         input_fingerprint=decision.fingerprint,
     )
     result = BuildResult(spec.name, spec.type)
+    waited: list[Holder | None] = []
     try:
-        image_lock = lock_image(planned, options, build_id, ui, cancel)
+        image_lock = lock_image(planned, options, build_id, ui, cancel, waited)
     except BuildCancelled as exc:
         result.error = exc
         result.duration = time.monotonic() - started
         return result
+    if waited and not options.force and (now := _decide_again(planned, decision, options)):
+        # The bake waited for made this very image: reuse it rather than bake it twice.
+        if image_lock is not None:
+            image_lock.release()
+        planned.decision = now
+        return reuse_build(planned, options, ui)
     ctx = planned.builder.new_context(base)
     if options.journal is not None:
         try:
@@ -252,6 +259,20 @@ def run_build(
     return result
 
 
+def _decide_again(
+    planned: PlannedBuild, decision: Decision, options: RunOptions
+) -> Decision | None:
+    """After waiting for another bake of the image: the decision for the same inputs now, if it
+    is up to date."""
+    spec, builder = planned.spec, planned.builder
+    manifests = _manifest_paths(spec, builder, options.project_dir)
+    now = decide(
+        builder, spec.name, spec.type, decision.fingerprint, decision.parts, manifests,
+        options.images,
+    )  # fmt: skip
+    return now if now.up_to_date else None
+
+
 def _recorded_inputs(decision: Decision, source_now: str) -> tuple[str, dict[str, str]]:
     """The inputs as planned, with the source as it is now: a Debian base built by this very
     build is only known once it exists (a later plan sees the built one)."""
@@ -286,14 +307,20 @@ def image_key(spec: BuildSpec) -> str:
 
 
 def lock_image(
-    planned: PlannedBuild, options: RunOptions, build_id: str, ui: Ui, cancel: threading.Event
+    planned: PlannedBuild,
+    options: RunOptions,
+    build_id: str,
+    ui: Ui,
+    cancel: threading.Event,
+    waited: list[Holder | None] | None = None,
 ) -> Lock | None:
     """Wait until no other build of this image runs on any host sharing the journal's
-    database, then hold its lock (before the build's first side effect)."""
+    database, then hold its lock (before the build's first side effect). ``waited`` receives
+    the holders waited for."""
     if options.journal is None:
         return None
     key = image_key(planned.spec)
-    waited: list[Holder | None] = []
+    waited = [] if waited is None else waited
 
     def on_wait(holder: Holder | None) -> None:
         waited.append(holder)
