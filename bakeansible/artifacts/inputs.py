@@ -25,7 +25,7 @@ from bakeansible.provisioners.playbook import project_roles_paths, system_roles_
 # What Ansible reads from the directory of the playbook it runs.
 PLAYBOOK_DIRS = (
     "group_vars", "host_vars", "library", "module_utils", "filter_plugins", "lookup_plugins",
-    "action_plugins", "callback_plugins", "templates", "files", "vars",
+    "action_plugins", "callback_plugins", "templates", "files", "vars", "tasks", "handlers",
 )  # fmt: skip
 ROLE_SKIP = ("molecule", "tests", ".git")
 ROLE_MODULES = {"include_role", "import_role"}
