@@ -42,12 +42,11 @@ def command() -> None:
 @run_cli
 def up(source: str, name: str | None, as_json: bool) -> None:
     """Boot an instance and print how to reach it (progress goes to stderr)."""
-    journal = Journal()
     console = Console(process_masker(), color=not os.environ.get("NO_COLOR"), stream=sys.stderr)
     cancel = threading.Event()
     _cancel_on_signals(cancel, console)
     ui = BuildUi(console, name or "instance", "green")
-    info = lifecycle.start_instance(source, name, ui=ui, cancel=cancel, journal=journal)
+    info = lifecycle.start_instance(source, name, ui=ui, cancel=cancel)
     if as_json:
         click.echo(json.dumps(info.public(), indent=2))
         return

@@ -84,7 +84,7 @@ def start_instance(
     *,
     ui: Ui,
     cancel: threading.Event,
-    journal: Journal,
+    journal: Journal | None = None,
     project_dir: Path | None = None,
 ) -> InstanceInfo:
     """Boot a local instance from ``source`` and keep it; return how to reach it.
@@ -98,6 +98,7 @@ def start_instance(
         check_name(name)
     config = LocalConfig(source=source)
     check_boot(config, project)
+    journal = journal or Journal()  # opened (created) only once the input is known good
     build_id = uuid.uuid4().hex
     name = name or default_name(source, build_id)
     with _names_lock():
