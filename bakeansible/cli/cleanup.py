@@ -45,6 +45,13 @@ def command(dry_run: bool, build_id: str | None, tags: bool, reset_journal: bool
             f"Left {res.kind} {res.describe()} (build {res.build_id[:12]}): it is on host "
             f"{host}, and only `bake cleanup` there can remove it."
         )
+    for bid in sorted(set(report.held_builds)):
+        record = journal.build(bid)
+        name = record.name if record else bid[:12]
+        click.echo(
+            f"Kept instance {name} (build {bid[:12]}): it is held until "
+            f"`bake instance down {name}`."
+        )
     if tags:
         from bakeansible.builders.tencentcloud.sweep import sweep_expired
 

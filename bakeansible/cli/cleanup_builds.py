@@ -8,6 +8,7 @@ import click
 
 from bakeansible.cli.options import database_option, run_cli
 from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.reaper import HELD
 
 
 @click.command("builds")
@@ -27,6 +28,8 @@ def command(limit: int) -> None:
             state = "running? (another host: its own `bake builds` can tell)"
         elif state == "running" and not rec.alive:
             state = "dead (run `bake cleanup`)"
+        elif state == HELD:
+            state = f"held instance (until `bake instance down {rec.name}`)"
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.started_at))
         where = "" if rec.local else f" on {rec.host}"
         click.echo(

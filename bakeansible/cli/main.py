@@ -33,6 +33,7 @@ SUBCOMMANDS = {
     "images": ("bakeansible.cli.images", "List, show and prune the images bake made."),
     "channel": ("bakeansible.cli.channel", "Name an image of a build (channel:prod/site)."),
     "revoke": ("bakeansible.cli.revoke", "Revoke an image (and its descendants)."),
+    "instance": ("bakeansible.cli.instance", "Start, list, log in to and remove instances."),
 }
 
 
