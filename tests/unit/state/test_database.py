@@ -131,3 +131,16 @@ def test_a_database_bake_cannot_use_is_named_without_its_password(
     bad = _bake("builds", "--database-url", "mysql://bob:s3cret-pw@db/bake")
     assert bad.returncode == 1 and "neither postgresql:// nor sqlite:///" in bad.stderr
     assert "s3cret" not in bad.stderr + bad.stdout
+
+
+def test_a_url_is_shown_without_its_password() -> None:
+    from bakeansible.state import safe_url
+
+    assert safe_url("postgresql://bob:s3cret@db:5432/bake?sslmode=require") == (
+        "postgresql://bob:***@db:5432/bake?sslmode=require"
+    )
+    assert safe_url("postgresql://bob@db/bake?password=s3cret&host=/run/pg") == (
+        "postgresql://bob@db/bake?password=***&host=/run/pg"
+    )
+    plain = "postgresql://bob@/bake?host=/run/pg&options=-csearch_path%3Dbake"
+    assert safe_url(plain) == plain and safe_url("sqlite:///a/b.sqlite") == "sqlite:///a/b.sqlite"
