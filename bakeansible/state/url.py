@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bakeansible.errors import BakeError
 from bakeansible.paths import state_dir
@@ -49,18 +49,27 @@ def sqlite_path(url: str) -> Path:
 
 
 def safe_url(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """``url`` without its password (in the user part or a ``password=`` parameter), for
+    messages and logs."""
+    if password_of(url) is None:
         return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    parts = urlsplit(url)
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    if parts.query:
+        query = [(k, "***" if k == "password" else v)
+                 for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        parts = parts._replace(query=urlencode(query, safe="/:%*"))
+    return urlunsplit(parts)
 
 
 def password_of(url: str) -> str | None:
     """The password in ``url``, if any (to register with the masker)."""
+    parts = urlsplit(url)
     try:
-        return urlsplit(url).password
-    except ValueError:
+        if parts.password is not None:
+            return parts.password
+    except ValueError:  # a netloc urlsplit cannot read: libpq will say what is wrong with it
         return None
+    return dict(parse_qsl(parts.query)).get("password")

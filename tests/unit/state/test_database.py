@@ -37,7 +37,8 @@ def test_one_copy_of_the_sql_runs_on_both(database: Database) -> None:
                      ("b", "web", "local", 1, "1", "h", 1.0, "running"))
     first = database.insert(
         "INSERT INTO resources (build_id, kind, ident, data, state, created_at, updated_at)"
-        " VALUES (?, ?, NULL, ?, 'intent', ?, ?)", ("b", "local.file", "{}", 1.25, 1.25),
+        " VALUES (?, ?, NULL, ?, 'intent', ?, ?)",
+        ("b", "local.file", "{}", 1796024433.25, 1.25),
     )
     second = database.insert(
         "INSERT INTO resources (build_id, kind, ident, data, state, created_at, updated_at)"
@@ -50,7 +51,9 @@ def test_one_copy_of_the_sql_runs_on_both(database: Database) -> None:
         ("b",),
     )
     assert rows == [("local.mount", 2.0)]
-    assert database.one("SELECT created_at FROM resources WHERE id = ?", (first,)) == (1.25,)
+    assert database.one("SELECT created_at FROM resources WHERE id = ?", (first,)) == (
+        1796024433.25,
+    )
     assert database.one("SELECT id FROM resources WHERE id = ?", (-1,)) is None
 
 
@@ -128,3 +131,16 @@ def test_a_database_bake_cannot_use_is_named_without_its_password(
     bad = _bake("builds", "--database-url", "mysql://bob:s3cret-pw@db/bake")
     assert bad.returncode == 1 and "neither postgresql:// nor sqlite:///" in bad.stderr
     assert "s3cret" not in bad.stderr + bad.stdout
+
+
+def test_a_url_is_shown_without_its_password() -> None:
+    from bakeansible.state import safe_url
+
+    assert safe_url("postgresql://bob:s3cret@db:5432/bake?sslmode=require") == (
+        "postgresql://bob:***@db:5432/bake?sslmode=require"
+    )
+    assert safe_url("postgresql://bob@db/bake?password=s3cret&host=/run/pg") == (
+        "postgresql://bob@db/bake?password=***&host=/run/pg"
+    )
+    plain = "postgresql://bob@/bake?host=/run/pg&options=-csearch_path%3Dbake"
+    assert safe_url(plain) == plain and safe_url("sqlite:///a/b.sqlite") == "sqlite:///a/b.sqlite"
