@@ -20,8 +20,9 @@ def bake(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def store(state_dir: Path, tmp_path: Path) -> ImageStore:
-    """base <- site <- hardened, and an unrelated api image; local files under tmp_path."""
+def store(database_url: str, tmp_path: Path) -> ImageStore:
+    """base <- site <- hardened, and an unrelated api image; local files under tmp_path; in the
+    database ``bake`` uses (BAKE_DATABASE_URL): SQLite, then PostgreSQL."""
     store = open_image_store()
     lines = [("a00000000000", "base", None), ("b00000000000", "site", "a00000000000"),
              ("c00000000000", "hardened", "b00000000000"), ("d00000000000", "api", None)]
