@@ -48,7 +48,8 @@ def check_usable(image: ImageRecord, what: str) -> None:
         )
     if image.deleted:
         raise BakeError(
-            f"{what}: image {image.id} was pruned (its files or cloud images are deleted).",
+            f"{what}: image {image.id} no longer exists (pruned, or its file replaced by a "
+            "later bake of the same name).",
             hint="Point the channel at another image: bake channel set CHANNEL BUILD IMAGE.",
         )
     if image.test_result == TEST_FAILED:

@@ -29,7 +29,7 @@ def store(database_url: str, tmp_path: Path) -> ImageStore:
     for n, (image_id, build, parent) in enumerate(lines):
         path = tmp_path / f"{build}.tar.zst"
         path.write_bytes(b"x" * 1000)
-        store.add(ImageRecord(image_id, build, build, "local", str(path), checksum=image_id,
+        store.add(ImageRecord(image_id, build, build, "local", str(path), checksum=None,
                               size=1000, parent_id=parent, created_at=1_700_000_000.0 + n))
     return store
 

@@ -3,6 +3,7 @@ helper to add image records."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ def add_image(store: ImageStore, tmp_path: Path) -> AddImage:
             path.write_bytes(image_id.encode())
             path.with_name(path.name + ".sha256").write_text(image_id)
             kw["artifact"] = str(path)
+            kw.setdefault("checksum", hashlib.sha256(image_id.encode()).hexdigest())
         kw.setdefault("created_at", 1_700_000_000.0 + next(clock))
         kw.setdefault("checksum", f"sum-{image_id}")
         rec = ImageRecord(

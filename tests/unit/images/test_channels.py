@@ -80,7 +80,7 @@ def test_a_channel_source_is_refused_clearly(store: ImageStore, add_image: AddIm
         resolve(store, "channel:prod/site")
     store.mark_deleted(image.id)
     store.db.execute("UPDATE images SET revoked_at = NULL")
-    with pytest.raises(BakeError, match="was pruned"):
+    with pytest.raises(BakeError, match="no longer exists"):
         resolve(store, "prod/site")
 
 
