@@ -100,6 +100,7 @@ def resolve_sources(spec: BuildSpec, store: ImageStore | None) -> BuildSpec:
             continue
         assert isinstance(value, str)
         where = f"Build {spec.name}: {name} {value}"
+        parse_ref(value)  # a malformed reference is refused as such, registry or not
         if store is None:
             raise BakeError(
                 f"{where}: no image has been recorded on this machine yet.",

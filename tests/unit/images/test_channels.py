@@ -68,6 +68,8 @@ def test_a_channel_source_is_refused_clearly(store: ImageStore, add_image: AddIm
         resolve_sources(local_spec("channel:prod/site"), store)
     with pytest.raises(BakeError, match="no image has been recorded"):
         resolve_sources(local_spec("channel:prod/site"), None)
+    with pytest.raises(BakeError, match="'channel:prod' is not a channel reference"):
+        resolve_sources(local_spec("channel:prod"), None)
     image = add_image("a00000000000", "site")
     store.set_channel("prod", "site", image.id)
     Path(image.artifact).unlink()
