@@ -37,7 +37,8 @@ def test_one_copy_of_the_sql_runs_on_both(database: Database) -> None:
                      ("b", "web", "local", 1, "1", "h", 1.0, "running"))
     first = database.insert(
         "INSERT INTO resources (build_id, kind, ident, data, state, created_at, updated_at)"
-        " VALUES (?, ?, NULL, ?, 'intent', ?, ?)", ("b", "local.file", "{}", 1.25, 1.25),
+        " VALUES (?, ?, NULL, ?, 'intent', ?, ?)",
+        ("b", "local.file", "{}", 1796024433.25, 1.25),
     )
     second = database.insert(
         "INSERT INTO resources (build_id, kind, ident, data, state, created_at, updated_at)"
@@ -50,7 +51,9 @@ def test_one_copy_of_the_sql_runs_on_both(database: Database) -> None:
         ("b",),
     )
     assert rows == [("local.mount", 2.0)]
-    assert database.one("SELECT created_at FROM resources WHERE id = ?", (first,)) == (1.25,)
+    assert database.one("SELECT created_at FROM resources WHERE id = ?", (first,)) == (
+        1796024433.25,
+    )
     assert database.one("SELECT id FROM resources WHERE id = ?", (-1,)) is None
 
 
