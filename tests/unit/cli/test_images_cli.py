@@ -110,3 +110,20 @@ def test_prune_dry_run_then_for_real(store: ImageStore, tmp_path: Path) -> None:
     assert "b00000000000" not in bake("images")[1]
     assert "b00000000000" in bake("images", "--all")[1]
     assert bake("images", "prune", "--keep", "1")[1].startswith("Nothing to prune")
+
+
+def test_validate_resolves_channel_sources(store: ImageStore, tmp_path: Path) -> None:
+    template = tmp_path / "bake.yml"
+    template.write_text(
+        "builds:\n  - name: web\n    type: local\n    source: channel:prod/site\n"
+        "provisioners:\n  - type: shell\n    inline: ['true']\n"
+    )
+    code, _, err = bake("validate", str(template))
+    assert code == 1
+    assert "Channel prod/site does not exist" in err
+    bake("channel", "set", "prod", "site", "b000")
+    code, out, err = bake("validate", str(template))
+    assert (code, out) == (0, "The configuration is valid.\n"), err
+    bake("revoke", "b000")
+    code, _, err = bake("validate", str(template))
+    assert code == 1 and "was revoked" in err
