@@ -7,7 +7,7 @@ import json
 import click
 
 from bakeansible.cli.images import when
-from bakeansible.cli.options import run_cli
+from bakeansible.cli.options import database_option, run_cli
 from bakeansible.images.database import open_image_store
 
 
@@ -20,6 +20,7 @@ def command() -> None:
 @click.argument("channel")
 @click.argument("build")
 @click.argument("image")
+@database_option
 @run_cli
 def set_(channel: str, build: str, image: str) -> None:
     """Point CHANNEL/BUILD at IMAGE (an id, or a unique prefix of one)."""
@@ -31,6 +32,7 @@ def set_(channel: str, build: str, image: str) -> None:
 
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the channels as JSON.")
+@database_option
 @run_cli
 def list_(as_json: bool) -> None:
     """List the channels and the image each names."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bakeansible.cli.options import run_cli
+from bakeansible.cli.options import database_option, run_cli
 from bakeansible.errors import BakeError
 from bakeansible.images.database import open_image_store
 from bakeansible.images.records import ImageRecord
@@ -44,6 +44,7 @@ def _line(image: ImageRecord, channels: Iterable[str] = ()) -> str:
 @click.option("--build", "build_name", help="Only the images of this build.")
 @click.option("--all", "show_all", is_flag=True, help="Also list pruned (deleted) images.")
 @click.pass_context
+@database_option
 @run_cli
 def command(ctx: click.Context, as_json: bool, build_name: str | None, show_all: bool) -> None:
     """List the images bake made, newest first (see also `bake images show ID`)."""
@@ -66,6 +67,7 @@ def command(ctx: click.Context, as_json: bool, build_name: str | None, show_all:
 @command.command("show")
 @click.argument("ident", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@database_option
 @run_cli
 def show(ident: str, as_json: bool) -> None:
     """Show an image (ID or a unique prefix of it) with its lineage: parents and children."""
@@ -140,6 +142,7 @@ def _ancestors(store: ImageStore, image: ImageRecord) -> list[ImageRecord]:
               help="Images to keep per build, newest first (channels' images are always kept).")
 @click.option("--build", "build_name", help="Only the images of this build.")
 @click.option("--dry-run", "-dry-run", is_flag=True, help="List what would be deleted.")
+@database_option
 @run_cli
 def prune(keep: int, build_name: str | None, dry_run: bool) -> None:
     """Delete old images: their local files, or their cloud images (DeleteImages)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bakeansible.cli.options import run_cli
+from bakeansible.cli.options import database_option, run_cli
 from bakeansible.images.database import open_image_store
 
 
@@ -12,6 +12,7 @@ from bakeansible.images.database import open_image_store
 @click.argument("image")
 @click.option("--cascade", is_flag=True, help="Also revoke every image built from it.")
 @click.option("--reason", default="", help="Why (shown wherever the image is refused).")
+@database_option
 @run_cli
 def command(image: str, cascade: bool, reason: str) -> None:
     """Revoke IMAGE: it can no longer be a source, and channels naming it refuse to resolve."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from bakeansible.cli.options import run_cli, selection_options, template_argument, variable_options
+from bakeansible.config.model import BuildSpec
 
 
 @click.command("validate")
@@ -49,6 +51,17 @@ def command(
     for warning in loaded.warnings:
         click.echo(masker.mask(f"Warning: {warning}"), err=True)
     check_agent_builds(loaded.builds)
+    _check_channel_sources(loaded.builds)
     for note in loaded.notes:
         click.echo(masker.mask(f"Note: {note}"), err=True)
     click.echo("The configuration is valid.")
+
+
+def _check_channel_sources(builds: Sequence[BuildSpec]) -> None:
+    """A ``channel:`` source must resolve in the registry, as it will when the build plans."""
+    from bakeansible.images.channels import resolve_sources
+    from bakeansible.images.database import existing_image_store
+
+    store = existing_image_store()
+    for spec in builds:
+        resolve_sources(spec, store)

@@ -48,7 +48,8 @@ def check_usable(image: ImageRecord, what: str) -> None:
         )
     if image.deleted:
         raise BakeError(
-            f"{what}: image {image.id} was pruned (its files or cloud images are deleted).",
+            f"{what}: image {image.id} no longer exists (pruned, or its file replaced by a "
+            "later bake of the same name).",
             hint="Point the channel at another image: bake channel set CHANNEL BUILD IMAGE.",
         )
     if image.test_result == TEST_FAILED:
@@ -99,6 +100,7 @@ def resolve_sources(spec: BuildSpec, store: ImageStore | None) -> BuildSpec:
             continue
         assert isinstance(value, str)
         where = f"Build {spec.name}: {name} {value}"
+        parse_ref(value)  # a malformed reference is refused as such, registry or not
         if store is None:
             raise BakeError(
                 f"{where}: no image has been recorded on this machine yet.",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bakeansible.artifacts.checksum import file_digest
 from bakeansible.errors import BakeError
 from bakeansible.images.records import ImageRecord
 from bakeansible.images.store import ImageStore
@@ -40,8 +41,12 @@ def plan_prune(store: ImageStore, keep: int, build_name: str | None = None) -> P
 
 
 def delete_local(image: ImageRecord) -> None:
-    """The image file and its ``.sha256``; already gone is fine."""
+    """The image file and its ``.sha256``; already gone is fine. A file that is no longer this
+    image (another checksum) is left alone."""
     path = Path(image.artifact)
+    if image.checksum and path.is_file() and file_digest(path) != image.checksum:
+        log.info("%s is no longer image %s (checksum differs): not deleted", path, image.id)
+        return
     for victim in (path, path.with_name(path.name + ".sha256")):
         try:
             victim.unlink(missing_ok=True)

@@ -56,10 +56,18 @@ class ImageStore:
 
     # -- images ---------------------------------------------------------------------------
     def add(self, rec: ImageRecord) -> ImageRecord:
+        """Record an image. Older images at the same artifact (a local file that ``-force``
+        overwrote) are marked deleted: that file is this image now."""
         placeholders = ", ".join("?" for _ in COLUMNS)
-        self.db.execute(
-            f"INSERT INTO images ({', '.join(COLUMNS)}) VALUES ({placeholders})", _values(rec)
-        )
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE images SET deleted_at = ? WHERE artifact = ? AND deleted_at IS NULL",
+                [rec.created_at, rec.artifact],
+            )
+            conn.execute(
+                f"INSERT INTO images ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+                _values(rec),
+            )
         return rec
 
     def images(self, build_name: str | None = None, *, deleted: bool = False) -> list[ImageRecord]:

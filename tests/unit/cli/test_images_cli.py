@@ -20,15 +20,16 @@ def bake(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def store(state_dir: Path, tmp_path: Path) -> ImageStore:
-    """base <- site <- hardened, and an unrelated api image; local files under tmp_path."""
+def store(database_url: str, tmp_path: Path) -> ImageStore:
+    """base <- site <- hardened, and an unrelated api image; local files under tmp_path; in the
+    database ``bake`` uses (BAKE_DATABASE_URL): SQLite, then PostgreSQL."""
     store = open_image_store()
     lines = [("a00000000000", "base", None), ("b00000000000", "site", "a00000000000"),
              ("c00000000000", "hardened", "b00000000000"), ("d00000000000", "api", None)]
     for n, (image_id, build, parent) in enumerate(lines):
         path = tmp_path / f"{build}.tar.zst"
         path.write_bytes(b"x" * 1000)
-        store.add(ImageRecord(image_id, build, build, "local", str(path), checksum=image_id,
+        store.add(ImageRecord(image_id, build, build, "local", str(path), checksum=None,
                               size=1000, parent_id=parent, created_at=1_700_000_000.0 + n))
     return store
 
@@ -109,3 +110,20 @@ def test_prune_dry_run_then_for_real(store: ImageStore, tmp_path: Path) -> None:
     assert "b00000000000" not in bake("images")[1]
     assert "b00000000000" in bake("images", "--all")[1]
     assert bake("images", "prune", "--keep", "1")[1].startswith("Nothing to prune")
+
+
+def test_validate_resolves_channel_sources(store: ImageStore, tmp_path: Path) -> None:
+    template = tmp_path / "bake.yml"
+    template.write_text(
+        "builds:\n  - name: web\n    type: local\n    source: channel:prod/site\n"
+        "provisioners:\n  - type: shell\n    inline: ['true']\n"
+    )
+    code, _, err = bake("validate", str(template))
+    assert code == 1
+    assert "Channel prod/site does not exist" in err
+    bake("channel", "set", "prod", "site", "b000")
+    code, out, err = bake("validate", str(template))
+    assert (code, out) == (0, "The configuration is valid.\n"), err
+    bake("revoke", "b000")
+    code, _, err = bake("validate", str(template))
+    assert code == 1 and "was revoked" in err

@@ -1,8 +1,10 @@
-"""A real registry database per test, and a helper to add image records."""
+"""A real registry database per test (each test runs on SQLite and on PostgreSQL), and a
+helper to add image records."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +12,15 @@ import pytest
 
 from bakeansible.images.records import ImageRecord
 from bakeansible.images.store import ImageStore
-from bakeansible.state import open_database
+from bakeansible.state import Database
 
 AddImage = Callable[..., ImageRecord]
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[ImageStore]:
-    db = open_database(f"sqlite://{tmp_path / 'state.sqlite'}")
-    yield ImageStore(db)
-    db.close()
+def store(database: Database) -> ImageStore:
+    """The registry in a fresh state database: SQLite, then a real PostgreSQL server."""
+    return ImageStore(database)
 
 
 @pytest.fixture
@@ -35,6 +36,7 @@ def add_image(store: ImageStore, tmp_path: Path) -> AddImage:
             path.write_bytes(image_id.encode())
             path.with_name(path.name + ".sha256").write_text(image_id)
             kw["artifact"] = str(path)
+            kw.setdefault("checksum", hashlib.sha256(image_id.encode()).hexdigest())
         kw.setdefault("created_at", 1_700_000_000.0 + next(clock))
         kw.setdefault("checksum", f"sum-{image_id}")
         rec = ImageRecord(

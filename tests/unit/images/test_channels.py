@@ -68,6 +68,8 @@ def test_a_channel_source_is_refused_clearly(store: ImageStore, add_image: AddIm
         resolve_sources(local_spec("channel:prod/site"), store)
     with pytest.raises(BakeError, match="no image has been recorded"):
         resolve_sources(local_spec("channel:prod/site"), None)
+    with pytest.raises(BakeError, match="'channel:prod' is not a channel reference"):
+        resolve_sources(local_spec("channel:prod"), None)
     image = add_image("a00000000000", "site")
     store.set_channel("prod", "site", image.id)
     Path(image.artifact).unlink()
@@ -80,7 +82,7 @@ def test_a_channel_source_is_refused_clearly(store: ImageStore, add_image: AddIm
         resolve(store, "channel:prod/site")
     store.mark_deleted(image.id)
     store.db.execute("UPDATE images SET revoked_at = NULL")
-    with pytest.raises(BakeError, match="was pruned"):
+    with pytest.raises(BakeError, match="no longer exists"):
         resolve(store, "prod/site")
 
 

@@ -39,6 +39,17 @@ def test_delete_removes_files_and_marks_the_record(store: ImageStore, add_image:
     delete_image(store, image)  # files already gone: fine
 
 
+def test_a_file_that_is_another_image_now_is_not_deleted(
+    store: ImageStore, add_image: AddImage
+) -> None:
+    old = add_image("a00000000000")
+    path = Path(old.artifact)
+    path.write_bytes(b"a later bake wrote another image here")
+    delete_image(store, old)
+    assert path.exists()
+    assert store.get(old.id).deleted
+
+
 def test_cloud_images_need_credentials(
     store: ImageStore, add_image: AddImage, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -23,6 +23,17 @@ def test_a_record_round_trips(store: ImageStore) -> None:
     assert store.images() == [rec]
 
 
+def test_a_new_image_at_the_same_path_replaces_the_old(
+    store: ImageStore, add_image: AddImage
+) -> None:
+    old = add_image("a00000000000", artifact="/out/site.tar.zst")
+    other = add_image("b00000000000", artifact="/out/other.tar.zst")
+    new = add_image("c00000000000", artifact="/out/site.tar.zst")
+    assert store.get(old.id).deleted
+    assert not store.get(new.id).deleted and not store.get(other.id).deleted
+    assert [i.id for i in store.images()] == [new.id, other.id]
+
+
 def test_get_refuses_unknown_and_ambiguous_ids(store: ImageStore, add_image: AddImage) -> None:
     add_image("aaaa11111111")
     add_image("aaaa22222222")
