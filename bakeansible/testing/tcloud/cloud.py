@@ -14,7 +14,7 @@ import logging
 import shutil
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +55,10 @@ class Delays:
     visibility: float = 0.0
 
 
+#: ``bake emulator --slow``: transitions as long as a small real cloud's, in seconds.
+SLOW_DELAYS = Delays(launch=5, stop=3, start=3, terminate=5, release=10, image=10, sync=10)
+
+
 @dataclass
 class Call:
     """One API call as the action handlers see it."""
@@ -91,6 +95,14 @@ class Cloud:
         self.layers = LayerStore(data_dir / "layers")
         self.instances_dir = data_dir / "instances"
         self.call_counts: Counter[str] = Counter()
+        #: Requests per second and action the account may send (0: no limit), like the real
+        #: API's per-action limits; ``throttled`` counts the RequestLimitExceeded answers.
+        self.rate_limit = 0.0
+        self.throttled: Counter[str] = Counter()
+        self._recent: dict[str, deque[float]] = {}
+        #: (task, started, ended) of each finished state machine run (launch, terminate, ...),
+        #: monotonic: how long the emulator itself took, for the benchmarks' floor.
+        self.task_log: list[tuple[str, float, float]] = []
         # The server's wall clock, for signature expiry (tests skew it).
         self.clock: Callable[[], float] = time.time
         self.closing = threading.Event()
@@ -106,12 +118,30 @@ class Cloud:
                 self.regions[name] = RegionState(name)
             return self.regions[name]
 
+    def throttle(self, action: str) -> bool:
+        """Count a request of ``action``; True if it exceeds ``rate_limit`` in the last second."""
+        if self.rate_limit <= 0:
+            return False
+        now = time.monotonic()
+        with self.lock:
+            recent = self._recent.setdefault(action, deque())
+            while recent and recent[0] <= now - 1.0:
+                recent.popleft()
+            if len(recent) >= self.rate_limit:
+                self.throttled[action] += 1
+                return True
+            recent.append(now)
+            return False
+
     def spawn(self, target: Callable[..., None], *args: Any) -> None:
         def run() -> None:
+            started = time.monotonic()
             try:
                 target(*args)
             except Exception:
                 log.exception("emulator background task %s failed", target.__name__)
+            with self.lock:
+                self.task_log.append((target.__name__.lstrip("_"), started, time.monotonic()))
 
         thread = threading.Thread(target=run, name=f"tcloud-{target.__name__}", daemon=True)
         with self.lock:

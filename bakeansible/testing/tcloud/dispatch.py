@@ -138,6 +138,9 @@ def _handle(
         raise missing("Region")
     with cloud.lock:
         cloud.call_counts[act.name] += 1
+    if cloud.throttle(act.name):
+        message = f"Requests of {act.name} exceed {cloud.rate_limit:g} per second."
+        return Outcome(envelope_error("RequestLimitExceeded", message, request_id), 0.0)
     decision = cloud.faults.decide(act.name, region_name)
     if decision.drop:
         return Outcome(None, decision.delay)
