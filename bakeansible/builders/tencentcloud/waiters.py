@@ -60,7 +60,11 @@ def format_elapsed(seconds: float) -> str:
 class WaitProgress:
     """Progress lines of one wait through the build's Ui: ``Waiting for image img-1 (CREATING,
     2m10s)``. The step has just said what it waits for, so the first line comes on the first
-    state change or after ``first`` seconds, then on each change and at least every ``every``."""
+    state change or after ``first`` seconds, then on each change and at least every ``every``.
+
+    A wait that plans to poll rarely (it knows the transition takes minutes) polls at ``due()``
+    at the latest, so that a line shows at least every ``every`` seconds.
+    """
 
     def __init__(
         self,
@@ -74,13 +78,19 @@ class WaitProgress:
         self.ui, self.subject, self.every = ui, subject, every
         self.started = started
         self._next_line = started + first
+        self._said = False
         self._state: str | None = None
+
+    def due(self) -> float:
+        """The latest time of the next poll: ``every`` seconds after the last line (or start)."""
+        return self._next_line if self._said else self.started + self.every
 
     def observe(self, state: str, now: float) -> None:
         changed = self._state is not None and state != self._state
         self._state = state
         if changed or now >= self._next_line:
             self._next_line = now + self.every
+            self._said = True
             elapsed = format_elapsed(now - self.started)
             self.ui.say(f"Waiting for {self.subject} ({state}, {elapsed})")
 
@@ -133,6 +143,8 @@ def poll(
     missed: float | None = None  # when the last poll that found it not done was sent
     first_planned = clock() - began <= schedule.first()
     due = max(clock(), began + schedule.first())
+    if progress is not None:
+        due = min(due, max(progress.due(), clock()))
     while True:
         if fetch_at is not None:
             result, state = fetch_at(min(due, deadline))
@@ -158,6 +170,8 @@ def poll(
         if now >= deadline:
             raise WaitTimeout(what, timeout, state)
         due = now + max(MIN_DELAY, schedule.delay(now - began, changed))
+        if progress is not None:
+            due = min(due, max(progress.due(), now + MIN_DELAY))
 
 
 def describe_instance(client: TencentClient, instance_id: str, **kw: Any) -> Any | None:

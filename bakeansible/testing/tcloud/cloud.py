@@ -99,6 +99,8 @@ class Cloud:
         #: API's per-action limits; ``throttled`` counts the RequestLimitExceeded answers.
         self.rate_limit = 0.0
         self.throttled: Counter[str] = Counter()
+        #: (monotonic time, action, number of ids asked for) of each Describe* call by ids.
+        self.describe_log: list[tuple[float, str, int]] = []
         self._recent: dict[str, deque[float]] = {}
         #: (task, started, ended) of each finished state machine run (launch, terminate, ...),
         #: monotonic: how long the emulator itself took, for the benchmarks' floor.

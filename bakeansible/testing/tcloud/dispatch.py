@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -149,6 +150,10 @@ def _handle(
         return Outcome(envelope_error(code, message, request_id), decision.delay)
     region = cloud.region(region_name or "ap-guangzhou")
     checked = validate(params, act.schema, form=form)
+    if act.name.startswith("Describe"):
+        ids = next((v for k, v in checked.items() if k.endswith("Ids") and isinstance(v, list)), [])
+        with cloud.lock:
+            cloud.describe_log.append((time.monotonic(), act.name, len(ids)))
     with cloud.lock:
         result = act.handler(Call(cloud, region, request_id, act.name, checked))
     if decision.lose_answer:
