@@ -27,6 +27,8 @@ SAMPLES = 5
 #: The fine step around the expected time, as a fraction of it, at least ``MIN_STEP`` seconds.
 STEP_FRACTION = 0.05
 MIN_STEP = 0.5
+#: Kinds of transition kept (per endpoint, region and kind); emulators on random ports add up.
+KEYS = 64
 #: No two polls of a wait closer than this.
 MIN_DELAY = 0.05
 #: Fine polls past the usual duration before backing off.
@@ -159,7 +161,9 @@ class Durations:
     def record(self, key: str, seconds: float) -> None:
         with self._lock:
             data = self._load()
-            data[key] = [*data.get(key, []), round(seconds, 2)][-SAMPLES:]
+            data[key] = [*data.pop(key, []), round(seconds, 2)][-SAMPLES:]
+            for stale in list(data)[:-KEYS]:  # the least recently learned endpoints go first
+                del data[stale]
             if self.path is None:
                 return
             try:
@@ -171,16 +175,16 @@ class Durations:
                 log.debug("cannot keep wait durations in %s: %s", self.path, exc)
 
 
-_durations: Durations | None = None
+_durations: dict[Path, Durations] = {}
 _durations_lock = threading.Lock()
 
 
 def durations() -> Durations:
-    """The process's ``Durations``, kept in ``state_dir()/waits.json``."""
-    global _durations
-    with _durations_lock:
-        if _durations is None:
-            from bakeansible.paths import state_dir
+    """The process's ``Durations`` for the state directory: ``state_dir()/waits.json``."""
+    from bakeansible.paths import state_dir
 
-            _durations = Durations(state_dir() / "waits.json")
-        return _durations
+    path = state_dir() / "waits.json"
+    with _durations_lock:
+        if path not in _durations:
+            _durations[path] = Durations(path)
+        return _durations[path]
