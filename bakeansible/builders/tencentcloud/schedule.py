@@ -22,8 +22,8 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-#: Samples kept per kind of transition; the schedule uses their spread.
-SAMPLES = 5
+#: Samples kept per kind of transition: few, so that a change of pace is learned in a few waits.
+SAMPLES = 3
 #: The fine step around the expected time, as a fraction of it, at least ``MIN_STEP`` seconds.
 STEP_FRACTION = 0.05
 MIN_STEP = 0.5
@@ -96,26 +96,29 @@ class FixedSchedule:
 
 
 class ExpectedSchedule:
-    """Poll first at ``low`` seconds, then every ``step`` until ``FINE_POLLS_PAST`` steps past
-    ``usual``, then back off from ``step`` to ``cap`` (the transition is running late)."""
+    """Poll first one ``step`` before ``low`` seconds, then every ``step`` until
+    ``FINE_POLLS_PAST`` steps past ``usual``, then back off from ``step`` to ``cap`` (the
+    transition is running late)."""
 
     def __init__(self, low: float, usual: float, cap: float = 5.0, jitter: float = 0.1) -> None:
         self.low = max(0.0, low)
         self.usual = max(usual, self.low)
-        self.step = max(MIN_STEP, STEP_FRACTION * self.usual)
+        # Spread samples: about four polls from the shortest to the usual time, no more.
+        self.step = max(MIN_STEP, STEP_FRACTION * self.usual, (self.usual - self.low) / 4)
         self._late = Backoff(first=self.step * 2, cap=max(cap, self.step), jitter=jitter)
 
     @classmethod
     def from_samples(cls, samples: list[float]) -> ExpectedSchedule:
-        ordered = sorted(samples)
-        return cls(low=ordered[len(ordered) // 4], usual=statistics.median(ordered))
+        return cls(low=min(samples), usual=statistics.median(samples))
 
     def first(self) -> float:
-        return self.low
+        # One step early: the first poll normally misses, so the next hit brackets the end
+        # tightly (a first poll that hits only says "shorter than this").
+        return max(0.0, self.low - self.step)
 
     def delay(self, elapsed: float, changed: bool) -> float:
-        if elapsed < self.low - MIN_DELAY:
-            return self.low - elapsed
+        if elapsed < self.first() - MIN_DELAY:
+            return self.first() - elapsed
         if elapsed < self.usual + FINE_POLLS_PAST * self.step:
             return self.step
         return self._late.next()

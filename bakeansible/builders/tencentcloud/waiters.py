@@ -38,7 +38,7 @@ PROGRESS_FIRST = 5.0
 PROGRESS_EVERY = 30.0
 #: What a wait learns when its first poll already finds the transition done, as a fraction of
 #: the time of that poll.
-SHORTER = 0.75
+SHORTER = 0.9
 
 
 class Sleeper(Protocol):
