@@ -55,6 +55,9 @@ class Delays:
     visibility: float = 0.0
 
 
+#: How long a forced stop waits for a clean shutdown before it kills the container.
+FORCE_STOP_AFTER = 5.0
+
 #: ``bake emulator --slow``: transitions as long as a small real cloud's, in seconds.
 SLOW_DELAYS = Delays(launch=5, stop=3, start=3, terminate=5, release=10, image=10, sync=10)
 
@@ -250,7 +253,7 @@ class Cloud:
                 inst.state = "RUNNING" if on else "STOPPED"
             self.finish(inst, error)
 
-    def _switch(self, inst: Instance, on: bool) -> None:
+    def _switch(self, inst: Instance, on: bool, stop_timeout: float = 30.0) -> None:
         if inst.container is None:
             return
         if on:
@@ -258,7 +261,7 @@ class Cloud:
             if (region := self._region_of(inst)) is not None:
                 self._enforce(region, inst, inst.container)
         else:
-            containers.power_off(inst.container)
+            containers.power_off(inst.container, stop_timeout)
 
     def _region_of(self, inst: Instance) -> RegionState | None:
         with self.lock:
@@ -296,7 +299,12 @@ class Cloud:
     def rekey(
         self, inst: Instance, operation: str, request_id: str, keys: dict[str, str], add: bool
     ) -> None:
-        """Associate (``add``) or disassociate key pairs, power-cycling a running instance."""
+        """Associate (``add``) or disassociate key pairs, power-cycling a running instance.
+
+        Only ForceStop reaches here for a running instance: "force shut down after a normal
+        shutdown fails", so the clean shutdown gets ``FORCE_STOP_AFTER`` seconds. (A container
+        still booting under load may not act on the shutdown request for many seconds.)
+        """
         with self.lock:
             self.begin(inst, operation, request_id)
             was_running = inst.state == "RUNNING"
@@ -308,7 +316,7 @@ class Cloud:
         error = None
         try:
             if was_running:
-                self._switch(inst, False)
+                self._switch(inst, False, FORCE_STOP_AFTER)
                 self.sleep(self.delays.stop)
                 with self.lock:
                     inst.state = "STOPPED"
