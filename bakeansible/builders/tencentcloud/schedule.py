@@ -3,10 +3,10 @@
 A wait that knows nothing about how long a transition takes can only trade calls for lateness:
 polling every ``d`` seconds costs ``D / d`` calls and notices the end ``d / 2`` late on average.
 Bake therefore learns (``Durations``) how long each kind of transition took on this endpoint and
-region, and the next wait of that kind polls first at about the shortest recent duration, then
-every ``step`` seconds just around the usual one, and backs off only if the transition runs
-late. A transition that always takes ten seconds then costs two or three calls and is noticed
-within half a second.
+region, and the next wait of that kind polls first at the usual (median) recent duration, then
+every ``step`` seconds just after it, and backs off only if the transition runs late. A
+transition that always takes about ten seconds then costs one to three calls (two on average)
+and is noticed within half a second.
 """
 
 from __future__ import annotations
@@ -96,9 +96,10 @@ class FixedSchedule:
 
 
 class ExpectedSchedule:
-    """Poll first one ``step`` before ``low`` seconds, then every ``step`` until
-    ``FINE_POLLS_PAST`` steps past ``usual``, then back off from ``step`` to ``cap`` (the
-    transition is running late)."""
+    """Poll first at ``usual`` seconds, then every ``step`` until ``FINE_POLLS_PAST`` steps
+    past it, then back off from ``step`` to ``cap`` (the transition is running late). ``low``,
+    the shortest recent duration, sets the step: about four steps from the shortest to the
+    usual time."""
 
     def __init__(self, low: float, usual: float, cap: float = 5.0, jitter: float = 0.1) -> None:
         self.low = max(0.0, low)
@@ -112,9 +113,10 @@ class ExpectedSchedule:
         return cls(low=min(samples), usual=statistics.median(samples))
 
     def first(self) -> float:
-        # One step early: the first poll normally misses, so the next hit brackets the end
-        # tightly (a first poll that hits only says "shorter than this").
-        return max(0.0, self.low - self.step)
+        # At the usual time: most waits end with that one call. One that hits learns a little
+        # less (``waiters.SHORTER``), so the next ones poll earlier, miss, and bracket the end
+        # within a step again.
+        return self.usual
 
     def delay(self, elapsed: float, changed: bool) -> float:
         if elapsed < self.first() - MIN_DELAY:
