@@ -25,9 +25,17 @@ from bakeansible.errors import BakeError
               help="Parent directory for instances and images (default: the system temp dir).")
 @click.option("--fast/--slow", default=True, show_default=True,
               help="Short state transitions (sub-second) or cloud-like ones (several seconds).")
+@click.option("--rate-limit", type=float, default=0, show_default=True,
+              help="Requests per second and action it accepts before answering "
+              "RequestLimitExceeded, like the real API's per-action limits (0: no limit).")
 @run_cli
 def command(
-    port: int, secret_id: str | None, secret_key: str | None, data_dir: Path | None, fast: bool
+    port: int,
+    secret_id: str | None,
+    secret_key: str | None,
+    data_dir: Path | None,
+    fast: bool,
+    rate_limit: float,
 ) -> None:
     """Serve cvm and vpc (API 2017-03-12) on loopback, with real local containers as instances.
 
@@ -37,6 +45,7 @@ def command(
         DEBIAN_12_IMAGE_ID,
         DEFAULT_SECRET_ID,
         DEFAULT_SECRET_KEY,
+        SLOW_DELAYS,
         Delays,
         TencentEmulator,
     )
@@ -46,9 +55,7 @@ def command(
             "The emulator's instances are systemd-nspawn containers and need root.",
             hint="Run `sudo bake emulator`.",
         )
-    delays = Delays() if fast else Delays(
-        launch=5, stop=3, start=3, terminate=5, release=10, image=10, sync=10
-    )
+    delays = Delays() if fast else SLOW_DELAYS
     sid, skey = secret_id or DEFAULT_SECRET_ID, secret_key or DEFAULT_SECRET_KEY
     show_emulator_log()
     try:
@@ -57,6 +64,7 @@ def command(
         raise BakeError(
             f"Cannot listen on 127.0.0.1:{port}: {exc.strerror}", hint="Pick another --port."
         ) from None
+    emu.cloud.rate_limit = rate_limit
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:

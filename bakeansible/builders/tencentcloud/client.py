@@ -26,6 +26,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from bakeansible.builders.tencentcloud.credentials import AccessSettings, Credentials
+from bakeansible.builders.tencentcloud.pacing import CATALOG, CATALOG_ACTIONS, PACER
 from bakeansible.errors import BuildCancelled, StepError
 
 log = logging.getLogger(__name__)
@@ -247,6 +248,12 @@ class TencentClient:
         while True:
             if cancellable and self.cancel_event is not None and self.cancel_event.is_set():
                 raise CallCancelled(uncertain)
+            pause = PACER.reserve((self._endpoint(service), self._creds.secret_id, action))
+            if pause > 0:
+                try:
+                    self.wait(pause, cancellable)
+                except BuildCancelled:
+                    raise CallCancelled(uncertain) from None
             attempt += 1
             self.calls[action] += 1
             try:
@@ -282,6 +289,13 @@ class TencentClient:
             log.debug("%s %s [%s] RequestId %s", service, action, self.region, response.RequestId)
             return response
 
+    def catalog(self, action: str, params: dict[str, Any] | None = None) -> Any:
+        """A cvm lookup of the region's catalog (zones, instance types), asked once per bake
+        process, region and account and shared by its builds (``pacing.Catalog``)."""
+        assert action in CATALOG_ACTIONS, f"{action} is not a catalog lookup"
+        key = ("cvm", action, self._endpoint("cvm"), self.region, self._creds.secret_id)
+        return CATALOG.get(key, params or {}, lambda: self.cvm(action, params))
+
     def wait(self, seconds: float, cancellable: bool = True) -> None:
         """Sleep between calls; with ``cancellable``, wake up and raise when the build stops."""
         if cancellable and self.cancel_event is not None:
@@ -296,11 +310,14 @@ class TencentClient:
                 self._clients[service] = self._make(service)
             return self._clients[service]
 
-    def _make(self, service: str) -> Any:
-        package, module, cls = _SERVICES[service]
-        endpoint = {"cvm": self.access.cvm_endpoint, "vpc": self.access.vpc_endpoint}.get(
+    def _endpoint(self, service: str) -> str:
+        return {"cvm": self.access.cvm_endpoint, "vpc": self.access.vpc_endpoint}.get(
             service, self.access.cvm_endpoint if service == "sts" else ""
         )
+
+    def _make(self, service: str) -> Any:
+        package, module, cls = _SERVICES[service]
+        endpoint = self._endpoint(service)
         scheme, host = split_endpoint(endpoint) if endpoint else (None, None)
         # keepAlive: one TCP connection per client instead of one per call.
         http = HttpProfile(

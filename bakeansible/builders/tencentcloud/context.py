@@ -56,6 +56,9 @@ class TencentContext(BuildContext):
     instance: Any = None
     #: The instance could not be terminated: what it uses cannot be deleted, so don't wait.
     instance_left: bool = False
+    #: When this build asked to terminate its instance (monotonic): the network, security
+    #: group and key pair it used can be deleted once the cloud released them.
+    terminated_at: float | None = None
     #: A security group or subnet could not be deleted: the VPC delete would only wait.
     network_left: bool = False
     image_id: str = ""

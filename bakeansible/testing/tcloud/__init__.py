@@ -32,7 +32,7 @@ private address (from the subnet's CIDR) is bookkeeping only and is not reachabl
 """
 
 from bakeansible.testing.tcloud.catalog import DEBIAN_12_IMAGE_ID
-from bakeansible.testing.tcloud.cloud import Delays
+from bakeansible.testing.tcloud.cloud import SLOW_DELAYS, Delays
 from bakeansible.testing.tcloud.emulator import (
     DEFAULT_SECRET_ID,
     DEFAULT_SECRET_KEY,
@@ -48,5 +48,6 @@ __all__ = [
     "Delays",
     "Faults",
     "KeyPair",
+    "SLOW_DELAYS",
     "TencentEmulator",
 ]

@@ -14,7 +14,7 @@ import logging
 import shutil
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +55,13 @@ class Delays:
     visibility: float = 0.0
 
 
+#: How long a forced stop waits for a clean shutdown before it kills the container.
+FORCE_STOP_AFTER = 5.0
+
+#: ``bake emulator --slow``: transitions as long as a small real cloud's, in seconds.
+SLOW_DELAYS = Delays(launch=5, stop=3, start=3, terminate=5, release=10, image=10, sync=10)
+
+
 @dataclass
 class Call:
     """One API call as the action handlers see it."""
@@ -91,6 +98,16 @@ class Cloud:
         self.layers = LayerStore(data_dir / "layers")
         self.instances_dir = data_dir / "instances"
         self.call_counts: Counter[str] = Counter()
+        #: Requests per second and action the account may send (0: no limit), like the real
+        #: API's per-action limits; ``throttled`` counts the RequestLimitExceeded answers.
+        self.rate_limit = 0.0
+        self.throttled: Counter[str] = Counter()
+        #: (monotonic time, action, number of ids asked for) of each Describe* call by ids.
+        self.describe_log: list[tuple[float, str, int]] = []
+        self._recent: dict[str, deque[float]] = {}
+        #: (task, started, ended) of each finished state machine run (launch, terminate, ...),
+        #: monotonic: how long the emulator itself took, for the benchmarks' floor.
+        self.task_log: list[tuple[str, float, float]] = []
         # The server's wall clock, for signature expiry (tests skew it).
         self.clock: Callable[[], float] = time.time
         self.closing = threading.Event()
@@ -106,12 +123,30 @@ class Cloud:
                 self.regions[name] = RegionState(name)
             return self.regions[name]
 
+    def throttle(self, action: str) -> bool:
+        """Count a request of ``action``; True if it exceeds ``rate_limit`` in the last second."""
+        if self.rate_limit <= 0:
+            return False
+        now = time.monotonic()
+        with self.lock:
+            recent = self._recent.setdefault(action, deque())
+            while recent and recent[0] <= now - 1.0:
+                recent.popleft()
+            if len(recent) >= self.rate_limit:
+                self.throttled[action] += 1
+                return True
+            recent.append(now)
+            return False
+
     def spawn(self, target: Callable[..., None], *args: Any) -> None:
         def run() -> None:
+            started = time.monotonic()
             try:
                 target(*args)
             except Exception:
                 log.exception("emulator background task %s failed", target.__name__)
+            with self.lock:
+                self.task_log.append((target.__name__.lstrip("_"), started, time.monotonic()))
 
         thread = threading.Thread(target=run, name=f"tcloud-{target.__name__}", daemon=True)
         with self.lock:
@@ -218,7 +253,7 @@ class Cloud:
                 inst.state = "RUNNING" if on else "STOPPED"
             self.finish(inst, error)
 
-    def _switch(self, inst: Instance, on: bool) -> None:
+    def _switch(self, inst: Instance, on: bool, stop_timeout: float = 30.0) -> None:
         if inst.container is None:
             return
         if on:
@@ -226,7 +261,7 @@ class Cloud:
             if (region := self._region_of(inst)) is not None:
                 self._enforce(region, inst, inst.container)
         else:
-            containers.power_off(inst.container)
+            containers.power_off(inst.container, stop_timeout)
 
     def _region_of(self, inst: Instance) -> RegionState | None:
         with self.lock:
@@ -264,7 +299,12 @@ class Cloud:
     def rekey(
         self, inst: Instance, operation: str, request_id: str, keys: dict[str, str], add: bool
     ) -> None:
-        """Associate (``add``) or disassociate key pairs, power-cycling a running instance."""
+        """Associate (``add``) or disassociate key pairs, power-cycling a running instance.
+
+        Only ForceStop reaches here for a running instance: "force shut down after a normal
+        shutdown fails", so the clean shutdown gets ``FORCE_STOP_AFTER`` seconds. (A container
+        still booting under load may not act on the shutdown request for many seconds.)
+        """
         with self.lock:
             self.begin(inst, operation, request_id)
             was_running = inst.state == "RUNNING"
@@ -276,7 +316,7 @@ class Cloud:
         error = None
         try:
             if was_running:
-                self._switch(inst, False)
+                self._switch(inst, False, FORCE_STOP_AFTER)
                 self.sleep(self.delays.stop)
                 with self.lock:
                     inst.state = "STOPPED"

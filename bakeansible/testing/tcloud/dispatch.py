@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -138,6 +139,9 @@ def _handle(
         raise missing("Region")
     with cloud.lock:
         cloud.call_counts[act.name] += 1
+    if cloud.throttle(act.name):
+        message = f"Requests of {act.name} exceed {cloud.rate_limit:g} per second."
+        return Outcome(envelope_error("RequestLimitExceeded", message, request_id), 0.0)
     decision = cloud.faults.decide(act.name, region_name)
     if decision.drop:
         return Outcome(None, decision.delay)
@@ -146,6 +150,10 @@ def _handle(
         return Outcome(envelope_error(code, message, request_id), decision.delay)
     region = cloud.region(region_name or "ap-guangzhou")
     checked = validate(params, act.schema, form=form)
+    if act.name.startswith("Describe"):
+        ids = next((v for k, v in checked.items() if k.endswith("Ids") and isinstance(v, list)), [])
+        with cloud.lock:
+            cloud.describe_log.append((time.monotonic(), act.name, len(ids)))
     with cloud.lock:
         result = act.handler(Call(cloud, region, request_id, act.name, checked))
     if decision.lose_answer:

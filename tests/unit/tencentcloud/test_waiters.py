@@ -81,16 +81,17 @@ def test_progress_on_each_state_change_and_every_30_seconds() -> None:
     clock = FakeClock()
     ui = RecordingUi()
     # PENDING polled at 0, 0.5, 1.5, 3.5, 7.5 s; CREATING from 12.5 s (polls start over: 13, 14,
-    # 16, 20, 25, 30 ... 130 s); NORMAL at 135 s. The first line after 5 s, then on the change
-    # and every 30 s; none at the start (the step said what it waits for) nor at the end.
+    # 16, 20, 25, 30 ...); a poll is due 30 s after each line at the latest. The first line after
+    # 5 s, then on the change and every 30 s; none at the start (the step said what it waits
+    # for) nor at the end.
     observed = ["PENDING"] * 5 + ["CREATING"] * 27 + ["NORMAL"]
     assert run_poll(clock, observed, "NORMAL", ui) == "NORMAL"
     assert ui.lines == [
         ("say", "Waiting for image img-1 (PENDING, 7s)"),
         ("say", "Waiting for image img-1 (CREATING, 12s)"),
-        ("say", "Waiting for image img-1 (CREATING, 45s)"),
-        ("say", "Waiting for image img-1 (CREATING, 1m15s)"),
-        ("say", "Waiting for image img-1 (CREATING, 1m45s)"),
+        ("say", "Waiting for image img-1 (CREATING, 42s)"),
+        ("say", "Waiting for image img-1 (CREATING, 1m12s)"),
+        ("say", "Waiting for image img-1 (CREATING, 1m42s)"),
     ]
 
 

@@ -6,8 +6,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bakeansible.builders.tencentcloud.client import CallCancelled, TencentApiError
+from bakeansible.builders.tencentcloud.client import CallCancelled, TencentApiError, is_retryable
 from bakeansible.builders.tencentcloud.context import TencentContext
+from bakeansible.builders.tencentcloud.waiters import learned, poll
 from bakeansible.pipeline.step import Outcome
 
 log = logging.getLogger(__name__)
@@ -57,3 +58,35 @@ def create(
             for rid in rids:
                 ctx.record_gone(rid)
         raise
+
+
+#: How long a deletion waits for a terminated instance to release what it used.
+RELEASE_WAIT = 300.0
+
+
+def delete_when_released(
+    ctx: TencentContext, what: str, ident: str, delete: Callable[..., None]
+) -> None:
+    """Delete something the build's instance used (``delete(retry=…)``), once it is released.
+
+    After TerminateInstances the cloud keeps the instance's security group, subnet, VPC (and
+    key pair, if still bound) in use for a while. Rather than each delete retrying through
+    ResourceInUse on the client's retry policy, the first one polls on the learned ``release``
+    schedule, counted from the termination; the deletes after it then succeed at once.
+    """
+    if ctx.terminated_at is None or ctx.instance_left:
+        delete(retry=not ctx.instance_left)
+        return
+
+    def probe() -> tuple[bool | None, str]:
+        try:
+            delete(retry=False)
+        except TencentApiError as exc:
+            if is_retryable(exc.code, exc.api_message):
+                return None, "in use"
+            raise
+        return True, "deleted"
+
+    poll(ctx.api, f"{what} {ident} to be released", RELEASE_WAIT, probe, cancellable=False,
+         ui=ctx.ui, subject=f"{what} {ident}", learn=learned(ctx.api, "release"),
+         started=ctx.terminated_at)  # fmt: skip

@@ -65,6 +65,7 @@ class StepCopyImage(Step[TencentContext]):
                 self.timeout,
                 ui=ctx.ui,
                 subject=f"copy {image_id} in {region}",
+                kind="copy",
             )
             ctx.images[region] = image_id
             ctx.ui.message(f"Image copied: {region}: {image_id}")

@@ -27,5 +27,7 @@ class StepDetachTempKeyPair(Step[TencentContext]):
             "DisassociateInstancesKeyPairs",
             {"KeyIds": [ctx.key_id], "InstanceIds": [ctx.instance_id], "ForceStop": True},
         )
-        ctx.instance = wait_instance_running(ctx.api, ctx.instance_id, self.timeout, ui=ctx.ui)
+        ctx.instance = wait_instance_running(
+            ctx.api, ctx.instance_id, self.timeout, ui=ctx.ui, kind="detach"
+        )
         ctx.ui.message("Keypair detached")

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_key_pair
-from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import (
+    cleaning,
+    create,
+    delete_or_report,
+    delete_when_released,
+)
 from bakeansible.pipeline.step import Outcome, Step
 
 
@@ -92,6 +97,8 @@ class StepConfigKeyPair(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("keypair", outcome))
         key_id = ctx.key_id
-        delete = partial(delete_key_pair, ctx.api, key_id, retry=not ctx.instance_left)
+        delete = partial(
+            delete_when_released, ctx, "keypair", key_id, partial(delete_key_pair, ctx.api, key_id)
+        )
         if delete_or_report(ctx, "keypair", key_id, self._rid, delete):
             ctx.key_created = False

@@ -9,7 +9,8 @@ from bakeansible.pipeline.step import Step
 
 
 class StepPreValidate(Step[TencentContext]):
-    """Reads the config's zone and image name; writes nothing.
+    """Reads the config's zone and image name; writes nothing. The zone and instance type
+    lookups are shared by the builds of one bake (``TencentClient.catalog``).
 
     Fixes Packer's check, which read only the first page of the fuzzy name filter: every page
     is read and only an exact name counts.
@@ -29,7 +30,7 @@ class StepPreValidate(Step[TencentContext]):
         self.title = f"Trying to check image name: {image_name}..."
 
     def run(self, ctx: TencentContext) -> None:
-        zones = ctx.api.cvm("DescribeZones").ZoneSet or []
+        zones = ctx.api.catalog("DescribeZones").ZoneSet or []
         names = [z.Zone for z in zones]
         if self.zone not in names:
             raise StepError(
@@ -60,7 +61,7 @@ class StepPreValidate(Step[TencentContext]):
             {"Name": "zone", "Values": [self.zone]},
             {"Name": "instance-type", "Values": [self.instance_type]},
         ]
-        resp = ctx.api.cvm("DescribeInstanceTypeConfigs", {"Filters": filters})
+        resp = ctx.api.catalog("DescribeInstanceTypeConfigs", {"Filters": filters})
         if not resp.InstanceTypeConfigSet:
             raise StepError(
                 f"Instance type {self.instance_type} is not offered in zone {self.zone}.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from functools import partial
 from pathlib import Path
@@ -25,7 +26,8 @@ def host_name_for(instance_name: str) -> str:
 
 
 class StepRunInstance(Step[TencentContext]):
-    """Reads the source image, key, VPC, subnet and group; writes ``ctx.instance`` and ``ctx.ssh``.
+    """Reads the source image, key, VPC, subnet and group; writes ``ctx.instance`` and ``ctx.ssh``
+    (and ``ctx.terminated_at`` at cleanup, when it asked to terminate the instance).
 
     Differences from Packer: a fresh ClientToken per attempt (Packer reused ``instance_name``, so
     a rerun could get the old, terminated instance back); the id is journaled the moment
@@ -112,6 +114,7 @@ class StepRunInstance(Step[TencentContext]):
         )
         self._sent = True
         try:
+            launched = time.monotonic()
             resp = create(ctx, [self._rid], "cvm", "RunInstances", self.request(ctx, token))
         except TencentApiError as exc:
             self._refused = not exc.uncertain
@@ -123,7 +126,11 @@ class StepRunInstance(Step[TencentContext]):
         ctx.record_created(self._rid, ctx.instance_id)
         ctx.ui.message("Waiting for instance ready")
         inst = wait_instance_running(
-            ctx.api, ctx.instance_id, self.config.instance_ready_timeout, ui=ctx.ui
+            ctx.api,
+            ctx.instance_id,
+            self.config.instance_ready_timeout,
+            ui=ctx.ui,
+            started=launched,
         )
         ctx.instance = inst
         ctx.ui.message(f"Instance created: {ctx.instance_id}")
@@ -157,9 +164,11 @@ class StepRunInstance(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("instance", outcome))
         instance_id = self._created
-        delete = partial(delete_instance, ctx.api, instance_id)
+        # No wait for it to disappear: the deletes of what it used wait for their release.
+        delete = partial(delete_instance, ctx.api, instance_id, wait=False)
         if delete_or_report(ctx, "instance", instance_id, self._rid, delete):
             self._created = ""
+            ctx.terminated_at = time.monotonic()
         else:
             ctx.instance_left = True
 

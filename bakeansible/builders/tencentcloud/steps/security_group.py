@@ -10,7 +10,12 @@ from functools import partial
 
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_security_group
-from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import (
+    cleaning,
+    create,
+    delete_or_report,
+    delete_when_released,
+)
 from bakeansible.errors import StepError
 from bakeansible.pipeline.step import Outcome, Step
 
@@ -64,7 +69,8 @@ class StepConfigSecurityGroup(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("securitygroup", outcome))
         group_id = self._created
-        delete = partial(delete_security_group, ctx.api, group_id, retry=not ctx.instance_left)
+        remove = partial(delete_security_group, ctx.api, group_id)
+        delete = partial(delete_when_released, ctx, "securitygroup", group_id, remove)
         if delete_or_report(ctx, "securitygroup", group_id, self._rid, delete):
             self._created = ""
         else:

@@ -6,7 +6,12 @@ from functools import partial
 
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_subnet
-from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import (
+    cleaning,
+    create,
+    delete_or_report,
+    delete_when_released,
+)
 from bakeansible.errors import StepError
 from bakeansible.pipeline.step import Outcome, Step
 
@@ -65,7 +70,8 @@ class StepConfigSubnet(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("subnet", outcome))
         subnet_id = self._created
-        delete = partial(delete_subnet, ctx.api, subnet_id, retry=not ctx.instance_left)
+        remove = partial(delete_subnet, ctx.api, subnet_id)
+        delete = partial(delete_when_released, ctx, "subnet", subnet_id, remove)
         if delete_or_report(ctx, "subnet", subnet_id, self._rid, delete):
             self._created = ""
         else:

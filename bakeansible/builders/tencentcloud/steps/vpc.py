@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from bakeansible.builders.tencentcloud.context import TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_vpc
-from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
+from bakeansible.builders.tencentcloud.steps.common import (
+    cleaning,
+    create,
+    delete_or_report,
+    delete_when_released,
+)
 from bakeansible.errors import StepError
 from bakeansible.pipeline.step import Outcome, Step
 
@@ -50,11 +57,11 @@ class StepConfigVpc(Step[TencentContext]):
             return
         ctx.ui.say(cleaning("vpc", outcome))
         vpc_id = self._created
-        if delete_or_report(
-            ctx,
-            "vpc",
-            vpc_id,
-            self._rid,
-            lambda: delete_vpc(ctx.api, vpc_id, retry=not (ctx.instance_left or ctx.network_left)),
-        ):
+        remove = partial(delete_vpc, ctx.api, vpc_id)
+        delete = (
+            partial(remove, retry=False)
+            if ctx.network_left  # a subnet or group is left: the VPC cannot go, don't wait
+            else partial(delete_when_released, ctx, "vpc", vpc_id, remove)
+        )
+        if delete_or_report(ctx, "vpc", vpc_id, self._rid, delete):
             self._created = ""

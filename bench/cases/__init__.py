@@ -1,0 +1,1 @@
+"""Benchmark cases: one module each, ``run(quick: bool) -> list[dict]`` (see ``bench``)."""
