@@ -43,6 +43,7 @@ class BuildFlags:
     timestamps: bool = False
     machine: bool = False
     auto_cleanup: bool = True
+    check: bool = False
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], **more: Any) -> BuildFlags:
@@ -54,12 +55,18 @@ class BuildFlags:
             timestamps=options["timestamp_ui"],
             machine=options["machine_readable"],
             auto_cleanup=not options["no_auto_cleanup"],
+            check=options["check"],
             **more,
         )
 
 
 def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
     """Plan (validating everything), run the builds, print the summary; return the exit code."""
+    if flags.check and flags.force:
+        raise BakeError(
+            "-check makes no image, so -force (replace an existing image) means nothing with it.",
+            hint="Drop -force, or drop -check to bake the image.",
+        )
     masker = process_masker()
     for secret in template.sensitive_values():
         masker.add(secret)
@@ -77,6 +84,7 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
     options = RunOptions(
         on_error=OnError(flags.on_error),
         force=flags.force,
+        check=flags.check,
         parallel=1 if flags.debug else flags.parallel,  # -debug runs builds one by one
         fail_fast=flags.fail_fast,
         project_dir=project_dir,
@@ -119,7 +127,7 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
             console.write(f"Build '{result.name}' errored after {took}: {result.error}", fg="red")
 
     results = run_builds(planned, options, console.ui_for, cancel, on_done)
-    _print_summary(console, results, time.monotonic() - started, cancel.is_set())
+    _print_summary(console, results, time.monotonic() - started, cancel.is_set(), flags.check)
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -135,7 +143,11 @@ def _secret_fields(config: object) -> list[str]:
 
 
 def _print_summary(
-    console: Console, results: Sequence[BuildResult], elapsed: float, interrupted: bool
+    console: Console,
+    results: Sequence[BuildResult],
+    elapsed: float,
+    interrupted: bool,
+    check: bool = False,
 ) -> None:
     if console.machine:
         for r in results:
@@ -169,6 +181,12 @@ def _print_summary(
         for r in ok:
             assert r.artifact is not None
             console.write(f"--> {r.name}: {r.artifact.description}", bold=True)
+    elif check and not failed:
+        console.write(
+            "==> Check mode: the playbooks ran with --check --diff; no image, artifact or "
+            "manifest entry was made.",
+            bold=True,
+        )
     elif not failed:
         console.write("==> Builds finished but no artifacts were created.")
 

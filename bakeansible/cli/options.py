@@ -131,6 +131,9 @@ def run_options(fn: F) -> F:
                      help="Packer's machine-readable output (timestamp,target,type,data...)."),
         click.option("--no-auto-cleanup", is_flag=True,
                      help="Don't remove resources of earlier builds that died."),
+        click.option("-check", "--check", is_flag=True,
+                     help="Run the playbooks in check mode with diff on a fresh instance; "
+                     "make no image."),
     ]  # fmt: skip
     for decorate in reversed(decorators):
         fn = decorate(fn)

@@ -7,6 +7,7 @@ from typing import Any
 
 from bakeansible.cli.build import BuildFlags, execute
 from bakeansible.cli.options import run_cli
+from bakeansible.errors import BakeError
 
 
 @run_cli
@@ -18,6 +19,11 @@ def run_playbook(**kw: Any) -> int:
     from bakeansible.config.variables.files import load_var_args
 
     playbook: Path = kw["playbook"]
+    if kw["check"] and kw["image_name"]:
+        raise BakeError(
+            "-check makes no image, so --image-name means nothing with it.",
+            hint="Drop --image-name, or drop -check to bake the image.",
+        )
     project_dir = Path.cwd()
     base_file = project_dir / "bake.yml"
     base = None

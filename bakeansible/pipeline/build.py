@@ -38,6 +38,8 @@ class RunOptions:
 
     on_error: OnError = OnError.CLEANUP
     force: bool = False
+    # -check: run the playbooks in check mode with diff and make no image or manifest entry.
+    check: bool = False
     parallel: int = 0  # 0 = unlimited
     fail_fast: bool = False
     project_dir: Path = field(default_factory=Path.cwd)
@@ -65,10 +67,12 @@ class BuildResult:
     artifact: Artifact | None = None
     error: BakeError | None = None
     duration: float = 0.0
+    #: A check-mode build: it succeeds without an artifact.
+    checked: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.artifact is not None
+        return self.error is None and (self.artifact is not None or self.checked)
 
     @property
     def cancelled(self) -> bool:
@@ -81,7 +85,8 @@ def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
     for spec in template.builds:
         cls = builder_class(spec.type)
         builder = cls(spec, options.project_dir)
-        builder.preflight(force=options.force)
+        # Check mode writes no image, so one of the same name is no obstacle.
+        builder.preflight(force=options.force or options.check)
         for manifest in _manifest_paths(spec, builder, options.project_dir):
             check_manifest(manifest)
         planned.append(PlannedBuild(spec, builder))
@@ -106,10 +111,11 @@ def run_build(
         journal=options.journal,
         masker=options.masker,
         force=options.force,
+        check_mode=options.check,
         project_dir=options.project_dir,
     )
     ctx = planned.builder.new_context(base)
-    result = BuildResult(spec.name, spec.type)
+    result = BuildResult(spec.name, spec.type, checked=options.check)
     if options.journal is not None:
         options.journal.start_build(build_id, spec.name, spec.type)
     state = "failed"
@@ -128,6 +134,8 @@ def run_build(
     try:
         run_steps(planned.builder.steps(ctx), ctx, options.on_error, options.ask, options.pause)
         result.artifact = ctx.artifact
+        if options.check:
+            assert ctx.artifact is None, "check mode skips every step that makes an artifact"
         if ctx.artifact is not None:
             identity = planned.builder.source_identity()
             ctx.artifact.extra.setdefault(

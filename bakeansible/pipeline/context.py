@@ -61,6 +61,8 @@ class BuildContext:
     masker: Masker = field(default_factory=Masker)
     output_dir: Path = Path("output")
     force: bool = False
+    # bake build -check: playbooks run with --check --diff; steps that make the image are skipped.
+    check_mode: bool = False
     project_dir: Path = field(default_factory=Path.cwd)
     started_at: float = field(default_factory=time.time)
     ssh: SshTarget | None = None

@@ -45,6 +45,7 @@ class StepRemoveExistingImage(Step[LocalContext]):
     """With -force, deletes an image of the same name in the output directory."""
 
     title = ""
+    makes_artifact = True
 
     def __init__(self, image: Path) -> None:
         self.image = image
@@ -295,6 +296,8 @@ class StepPowerOff(Step[LocalContext]):
 
 class StepSnapshot(Step[LocalContext]):
     """Writes the root filesystem to <output_dir>/<image_name>.tar.zst and its .sha256."""
+
+    makes_artifact = True
 
     def __init__(self, config: LocalConfig, image: Path) -> None:
         self.config = config

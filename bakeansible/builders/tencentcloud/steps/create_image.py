@@ -49,6 +49,8 @@ class StepCreateImage(Step[TencentContext]):
     ForcePoweroff/Sysprep are sent as the strings the API documents.
     """
 
+    makes_artifact = True
+
     def __init__(
         self,
         image_name: str,
