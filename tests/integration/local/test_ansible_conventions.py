@@ -137,7 +137,7 @@ def test_check_mode_makes_no_image(project: Path, state_dir: Path, no_leaks: Non
     assert "Running the playbook in check mode (--check --diff): nothing changes." in out
     assert "TASK [Install nginx] changed: default" in out
     assert "+++ after" in out  # diffs are shown
-    assert "Skipping: Creating image site (check mode makes no image)" in out
+    assert "Skipping: Creating image site.tar.zst (check mode makes no image)" in out
     assert "no image, artifact or manifest entry was made" in out
     assert not (project / "output/site.tar.zst").exists()
     assert not (project / "output/manifest.json").exists()
