@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -43,6 +43,7 @@ class BuildFlags:
     timestamps: bool = False
     machine: bool = False
     auto_cleanup: bool = True
+    no_test: bool = False
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], **more: Any) -> BuildFlags:
@@ -54,6 +55,7 @@ class BuildFlags:
             timestamps=options["timestamp_ui"],
             machine=options["machine_readable"],
             auto_cleanup=not options["no_auto_cleanup"],
+            no_test=options["no_test"],
             **more,
         )
 
@@ -72,6 +74,10 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
         timestamps=flags.timestamps,
         machine=flags.machine,
     )
+    if flags.no_test and any(spec.tests for spec in template.builds):
+        builds = tuple(replace(spec, tests=()) for spec in template.builds)
+        template = replace(template, builds=builds)
+        console.write("Note: --no-test: the builds' tests are skipped", fg="yellow")
     for note in template.notes:
         console.write(f"Note: {note}", fg="yellow")
     options = RunOptions(

@@ -131,6 +131,8 @@ def run_options(fn: F) -> F:
                      help="Packer's machine-readable output (timestamp,target,type,data...)."),
         click.option("--no-auto-cleanup", is_flag=True,
                      help="Don't remove resources of earlier builds that died."),
+        click.option("-no-test", "--no-test", is_flag=True,
+                     help="Skip the test phase (the tests section; verify.yml with --playbook)."),
     ]  # fmt: skip
     for decorate in reversed(decorators):
         fn = decorate(fn)

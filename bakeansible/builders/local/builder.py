@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from bakeansible.artifacts.checksum import file_digest
 from bakeansible.builders.local import network, rootfs
+from bakeansible.builders.local.boot import image_instance
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.steps import (
     LocalContext,
@@ -36,6 +37,7 @@ from bakeansible.provisioners.run import (
     StepProvision,
     make_provisioners,
 )
+from bakeansible.provisioners.testphase import StepTestImage, TestInstance, make_checks
 
 
 class LocalBuilder:
@@ -53,6 +55,7 @@ class LocalBuilder:
         self.config: LocalConfig = spec.config
         self.project_dir = project_dir or Path.cwd()
         self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
+        self.checks = make_checks(spec.tests, self.project_dir)
 
     @property
     def output_dir(self) -> Path:
@@ -102,7 +105,7 @@ class LocalBuilder:
             )
         if self.config.ssh_agent_auth:
             require_agent(f"Build {self.spec.name}")
-        for prov in self.provisioners:
+        for prov in [*self.provisioners, *(c.provisioner for c in self.checks)]:
             prov.validate()
 
     def source_identity(self) -> str:
@@ -122,8 +125,8 @@ class LocalBuilder:
         return ctx
 
     def steps(self, ctx: LocalContext) -> list[Step[Any]]:
-        return [
-            StepPrepareProvisioners(self.provisioners),
+        steps: list[Step[Any]] = [
+            StepPrepareProvisioners([*self.provisioners, *(c.provisioner for c in self.checks)]),
             StepRemoveExistingImage(self.image_path),
             StepPrepareSource(self.config, self.project_dir),
             StepCreateNetwork(),
@@ -137,6 +140,16 @@ class LocalBuilder:
             StepPowerOff(self.config),
             StepSnapshot(self.config, self.image_path),
         ]
+        if self.checks:
+            steps.append(StepTestImage(self.checks, self.config.ssh_timeout, self.test_instance))
+        return steps
+
+    def test_instance(self, ctx: LocalContext) -> TestInstance:
+        """A fresh container of the image the build just wrote, for the test phase."""
+        assert ctx.image_path is not None
+        return image_instance(
+            ctx.image_path, self.config, ctx, self.project_dir, f"{ctx.build_name}-test"
+        )
 
 
 def _check_writable(directory: Path) -> None:
