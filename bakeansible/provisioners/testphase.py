@@ -167,13 +167,13 @@ class StepTestImage(Step[BuildContext]):
         assert outcome.error is not None and outcome.failed is not None
         check = outcome.failed
         if check.spec.keep_image:
-            ctx.keep_image = f"test {check.label} failed and its on_test_failure is keep"
+            ctx.keep_image = f"test '{check.label}' failed and its on_test_failure is keep"
             fate = f"the image {artifact.artifact_id} is kept (on_test_failure: keep)"
         else:
             fate = f"the image {artifact.artifact_id} is deleted (on_test_failure: delete)"
-        ctx.ui.error(f"Test {check.label} failed; {fate}.")
+        ctx.ui.error(f"Test '{check.label}' failed; {fate}.")
         raise StepError(
-            f"Test {check.label} failed on a fresh instance of the new image: "
+            f"Test '{check.label}' failed on a fresh instance of the new image: "
             f"{outcome.error.message}; {fate}",
             hint=outcome.error.hint
             or "Run it again with: bake test IMAGE --playbook VERIFY.yml (keep the image "
