@@ -68,7 +68,7 @@ def test_failed_tests_delete_or_keep_the_image(
         assert f"==> {name}: Test 1/2: baked, fresh" in out
         assert f"==> {name}: Test 2/2: " in out
     # gone: verify.yml fails (no nginx in this image); the image is deleted, and it says so.
-    assert "TASK [Nginx is installed] failed" in out and "the nginx package is not installed" in out
+    assert "TASK [Nginx is installed] FAILED: default: the nginx package is not installed" in out
     assert (
         f"Test 'ansible playbooks/verify.yml' failed; the image {gone} is deleted "
         "(on_test_failure: delete)." in out
