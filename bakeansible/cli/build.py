@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -44,6 +44,7 @@ class BuildFlags:
     machine: bool = False
     auto_cleanup: bool = True
     check: bool = False
+    no_test: bool = False
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], **more: Any) -> BuildFlags:
@@ -56,6 +57,7 @@ class BuildFlags:
             machine=options["machine_readable"],
             auto_cleanup=not options["no_auto_cleanup"],
             check=options["check"],
+            no_test=options["no_test"],
             **more,
         )
 
@@ -79,6 +81,11 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
         timestamps=flags.timestamps,
         machine=flags.machine,
     )
+    if (flags.no_test or flags.check) and any(spec.tests for spec in template.builds):
+        builds = tuple(replace(spec, tests=()) for spec in template.builds)
+        template = replace(template, builds=builds)
+        why = "-check: there is no image to test" if flags.check else "--no-test"
+        console.write(f"Note: {why}: the builds' tests are skipped", fg="yellow")
     for note in template.notes:
         console.write(f"Note: {note}", fg="yellow")
     options = RunOptions(

@@ -134,6 +134,8 @@ def run_options(fn: F) -> F:
         click.option("-check", "--check", is_flag=True,
                      help="Run the playbooks in check mode with diff on a fresh instance; "
                      "make no image."),
+        click.option("-no-test", "--no-test", is_flag=True,
+                     help="Skip the test phase (the tests section; verify.yml with --playbook)."),
     ]  # fmt: skip
     for decorate in reversed(decorators):
         fn = decorate(fn)

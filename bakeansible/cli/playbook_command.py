@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ def run_playbook(**kw: Any) -> int:
     """Without ./bake.yml, ``-var``/``-var-file`` values become Ansible extra vars (with ``-e``);
     with one, they are the template's variables and the playbook runs on each of its builds."""
     from bakeansible.config.load import load_template
-    from bakeansible.config.playbook import playbook_template
+    from bakeansible.config.playbook import default_verify, playbook_template
     from bakeansible.config.variables.files import load_var_args
 
     playbook: Path = kw["playbook"]
@@ -38,11 +39,17 @@ def run_playbook(**kw: Any) -> int:
         build_options["source"] = kw["source"]
     if kw["output_dir"]:
         build_options["output_dir"] = str(kw["output_dir"])
+    # Check mode makes no image to test (execute() says so when a tests section is skipped).
+    verify = None if kw["no_test"] or kw["check"] else default_verify(playbook)
     template = playbook_template(
         playbook,
         base=base,
         options={"extra_vars": extra_vars} if extra_vars else None,
         build_options=build_options,
+        verify=verify,
     )
+    if verify is not None:
+        note = f"testing the image with {verify} (next to the playbook; --no-test skips it)"
+        template = replace(template, notes=(*template.notes, note))
     flags = BuildFlags.from_options(kw)
     return execute(template, flags, project_dir)

@@ -154,6 +154,8 @@ def run_build(
     except BakeError as exc:
         result.error = exc
         state = "aborted" if ctx.kept else "failed"
+        if ctx.keep_image and ctx.artifact is not None:
+            result.artifact = ctx.artifact  # kept after a failed test: say what it is
     except Exception as exc:  # a bug: keep the build's failure contained to this build
         log.debug("build %s crashed", spec.name, exc_info=exc)
         result.error = BakeError(f"Internal error: {type(exc).__name__}: {exc}")

@@ -73,6 +73,9 @@ class BuildContext:
     artifact: Artifact | None = None
     # Set when -on-error=abort (or the ask answer "abort") kept everything for debugging.
     kept: bool = False
+    # Why the image stays although the build failed (a failed test with on_test_failure:
+    # keep); the image step's cleanup reads it. Empty: a failed build deletes its image.
+    keep_image: str = ""
     _temp_dir: Path | None = None
     _temp_rid: int | None = None
 

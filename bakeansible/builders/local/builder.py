@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from bakeansible.artifacts.checksum import file_digest
 from bakeansible.builders.local import network, rootfs
+from bakeansible.builders.local.boot import image_instance
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.steps import (
     LocalContext,
@@ -36,6 +37,7 @@ from bakeansible.provisioners.run import (
     StepProvision,
     make_provisioners,
 )
+from bakeansible.provisioners.testphase import StepTestImage, TestInstance, make_checks
 
 
 class LocalBuilder:
@@ -53,6 +55,7 @@ class LocalBuilder:
         self.config: LocalConfig = spec.config
         self.project_dir = project_dir or Path.cwd()
         self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
+        self.checks = make_checks(spec.tests, self.project_dir)
 
     @property
     def output_dir(self) -> Path:
@@ -65,35 +68,7 @@ class LocalBuilder:
 
     def preflight(self, force: bool = False) -> None:
         """Everything that can be checked before the first side effect."""
-        if os.geteuid() != 0:
-            raise PreflightError(
-                "The local builder needs root (it mounts overlayfs and runs systemd-nspawn).",
-                hint="Run bake as root, e.g. with sudo.",
-            )
-        tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh", "ip", "nft"]
-        if not rootfs.is_tarball(self.config.source):
-            suite = rootfs.parse_debian_source(self.config.source)
-            tools.append("mmdebstrap")
-            cached = rootfs.base_cache_path(
-                suite, self.config.extra_packages, self.config.mirror
-            )
-            if self.config.ssh_username != "root":
-                raise PreflightError(
-                    f"ssh_username {self.config.ssh_username!r}: the Debian base has no user "
-                    "but root.",
-                    hint="Log in as root (the default), or bake an image that creates the user "
-                    "and use it as source (a chained build).",
-                )
-        else:
-            src = Path(self.config.source).expanduser()
-            src = src if src.is_absolute() else self.project_dir / src
-            if not src.is_file():
-                raise PreflightError(f"Source tarball {src} does not exist.")
-            rootfs.check_tarball(src)
-            cached = rootfs.tarball_cache_path(src)
-        rootfs.check_cache_entry(cached)
-        require_tools(*tools)
-        network.check_available()
+        check_host_and_source(self.config, self.project_dir)
         _check_writable(self.output_dir)
         if self.image_path.exists() and not force:
             raise PreflightError(
@@ -102,7 +77,7 @@ class LocalBuilder:
             )
         if self.config.ssh_agent_auth:
             require_agent(f"Build {self.spec.name}")
-        for prov in self.provisioners:
+        for prov in [*self.provisioners, *(c.provisioner for c in self.checks)]:
             prov.validate()
 
     def source_identity(self) -> str:
@@ -122,8 +97,8 @@ class LocalBuilder:
         return ctx
 
     def steps(self, ctx: LocalContext) -> list[Step[Any]]:
-        return [
-            StepPrepareProvisioners(self.provisioners),
+        steps: list[Step[Any]] = [
+            StepPrepareProvisioners([*self.provisioners, *(c.provisioner for c in self.checks)]),
             StepRemoveExistingImage(self.image_path),
             StepPrepareSource(self.config, self.project_dir),
             StepCreateNetwork(),
@@ -137,6 +112,47 @@ class LocalBuilder:
             StepPowerOff(self.config),
             StepSnapshot(self.config, self.image_path),
         ]
+        if self.checks:
+            steps.append(StepTestImage(self.checks, self.config.ssh_timeout, self.test_instance))
+        return steps
+
+    def test_instance(self, ctx: LocalContext) -> TestInstance:
+        """A fresh container of the image the build just wrote, for the test phase."""
+        assert ctx.image_path is not None
+        return image_instance(
+            ctx.image_path, self.config, ctx, self.project_dir, f"{ctx.build_name}-test"
+        )
+
+
+def check_host_and_source(config: LocalConfig, project_dir: Path) -> None:
+    """What booting a container of ``config.source`` needs: root, the host tools, bake's
+    network, and a usable source (suite, or a tarball that exists); raise PreflightError."""
+    if os.geteuid() != 0:
+        raise PreflightError(
+            "The local builder needs root (it mounts overlayfs and runs systemd-nspawn).",
+            hint="Run bake as root, e.g. with sudo.",
+        )
+    tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh", "ip", "nft"]
+    if not rootfs.is_tarball(config.source):
+        suite = rootfs.parse_debian_source(config.source)
+        tools.append("mmdebstrap")
+        cached = rootfs.base_cache_path(suite, config.extra_packages, config.mirror)
+        if config.ssh_username != "root":
+            raise PreflightError(
+                f"ssh_username {config.ssh_username!r}: the Debian base has no user but root.",
+                hint="Log in as root (the default), or bake an image that creates the user "
+                "and use it as source (a chained build).",
+            )
+    else:
+        src = Path(config.source).expanduser()
+        src = src if src.is_absolute() else project_dir / src
+        if not src.is_file():
+            raise PreflightError(f"Source tarball {src} does not exist.")
+        rootfs.check_tarball(src)
+        cached = rootfs.tarball_cache_path(src)
+    rootfs.check_cache_entry(cached)
+    require_tools(*tools)
+    network.check_available()
 
 
 def _check_writable(directory: Path) -> None:

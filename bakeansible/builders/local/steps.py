@@ -340,6 +340,10 @@ class StepSnapshot(Step[LocalContext]):
             # The image is the product: it stays, and the journal stops tracking it.
             ctx.record_gone(getattr(self, "rid", None))
             return
+        if ctx.image_path is not None and ctx.keep_image:
+            ctx.ui.say(f"Keeping image {self.image} because {ctx.keep_image}.")
+            ctx.record_gone(getattr(self, "rid", None))
+            return
         if ctx.image_path is not None:
             ctx.ui.say(f"Deleting image {self.image} because the build did not succeed...")
             self.image.unlink(missing_ok=True)

@@ -117,6 +117,10 @@ class StepCreateImage(Step[TencentContext]):
         if outcome is Outcome.SUCCESS:
             ctx.record_gone(self._rid)  # the artifact: kept, no longer the journal's to reap
             return
+        if ctx.keep_image:
+            ctx.ui.say(f"Keeping image {self._created} because {ctx.keep_image}.")
+            ctx.record_gone(self._rid)
+            return
         ctx.ui.say(cleaning("image", outcome))
         image_id = self._created
         delete = partial(delete_image, ctx.api, image_id)
