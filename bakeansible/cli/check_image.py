@@ -54,8 +54,7 @@ def run_test(
     color: bool,
 ) -> int:
     """Validate everything, then boot, check and remove; the exit code."""
-    from bakeansible.builders.local.boot import image_instance
-    from bakeansible.builders.local.builder import check_host_and_source
+    from bakeansible.builders.local.boot import check_boot, image_instance
     from bakeansible.builders.local.config import LocalConfig
     from bakeansible.cli.build import _install_signal_handlers
     from bakeansible.cli.render import Console
@@ -78,7 +77,7 @@ def run_test(
     project_dir = Path.cwd()
     image = image.expanduser().resolve()
     config = LocalConfig(source=str(image), ssh_username=ssh_username)
-    check_host_and_source(config, project_dir)
+    check_boot(config, project_dir)
     checks = make_checks(_test_specs(playbooks, commands, extra_vars), project_dir)
     for check in checks:
         check.provisioner.validate()

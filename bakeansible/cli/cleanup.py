@@ -38,6 +38,13 @@ def command(dry_run: bool, build_id: str | None, tags: bool, reset_journal: bool
         )
     for bid in sorted(set(report.skipped_builds)):
         click.echo(f"Skipped build {bid[:12]}: it is still running.")
+    for bid in sorted(set(report.held_builds)):
+        record = journal.build(bid)
+        name = record.name if record else bid[:12]
+        click.echo(
+            f"Kept instance {name} (build {bid[:12]}): it is held until "
+            f"`bake instance down {name}`."
+        )
     if tags:
         from bakeansible.builders.tencentcloud.sweep import sweep_expired
 

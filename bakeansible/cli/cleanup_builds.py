@@ -8,6 +8,7 @@ import click
 
 from bakeansible.cli.options import run_cli
 from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.reaper import HELD
 
 
 @click.command("builds")
@@ -24,6 +25,8 @@ def command(limit: int) -> None:
         state = rec.state
         if state == "running" and not rec.alive:
             state = "dead (run `bake cleanup`)"
+        elif state == HELD:
+            state = f"held instance (until `bake instance down {rec.name}`)"
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.started_at))
         click.echo(f"{rec.build_id[:12]}  {started}  {rec.name} ({rec.builder_type})  {state}")
         for res in journal.open_resources(rec.build_id):

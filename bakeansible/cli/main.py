@@ -30,6 +30,7 @@ SUBCOMMANDS = {
     "cleanup": ("bakeansible.cli.cleanup", "Remove resources left by builds that died."),
     "builds": ("bakeansible.cli.cleanup_builds", "List running and past builds."),
     "emulator": ("bakeansible.cli.emulator", "Run the local Tencent Cloud emulator."),
+    "instance": ("bakeansible.cli.instance", "Start, list, log in to and remove instances."),
 }
 
 

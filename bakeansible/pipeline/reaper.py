@@ -17,6 +17,10 @@ from bakeansible.pipeline.journal import Journal, Resource
 log = logging.getLogger(__name__)
 
 Deleter = Callable[[Resource], None]
+
+# The state of a build whose resources outlive its process on purpose: a `bake instance up`
+# that finished. Only an explicit --build (`bake instance down`) removes them.
+HELD = "held"
 _DELETERS: dict[str, Deleter] = {}
 
 # Where the deleters of each kind prefix live; imported only when a resource of it is reaped.
@@ -58,6 +62,7 @@ class SweepReport:
     failed: list[tuple[Resource, str]] = field(default_factory=list)
     skipped_builds: list[str] = field(default_factory=list)
     kept_builds: list[str] = field(default_factory=list)  # aborted, spared by keep_aborted
+    held_builds: list[str] = field(default_factory=list)  # held instances, never swept
 
 
 def sweep(
@@ -72,6 +77,7 @@ def sweep(
 
     ``keep_aborted`` spares builds stopped with -on-error=abort: their resources were kept on
     purpose, for debugging, until an explicit ``bake cleanup`` (the automatic sweep sets it).
+    Held instances (state ``held``) are spared unless ``build_id`` names them.
     """
     report = SweepReport()
     alive: dict[str, bool] = {}
@@ -85,6 +91,9 @@ def sweep(
             alive[res.build_id] = bool(record and record.alive) or foreign
             if alive[res.build_id] and not include_alive:
                 report.skipped_builds.append(res.build_id)
+            elif build_id is None and record is not None and record.state == HELD:
+                kept.add(res.build_id)
+                report.held_builds.append(res.build_id)
             elif keep_aborted and record is not None and record.state == "aborted":
                 kept.add(res.build_id)
                 report.kept_builds.append(res.build_id)
@@ -102,6 +111,11 @@ def sweep(
         journal.gone(res.id)
         report.removed.append(res)
     if not dry_run:
+        failed = {res.build_id for res, _ in report.failed}
+        if build_id is not None and build_id not in failed:
+            record = journal.build(build_id)
+            if record is not None and record.state == HELD:
+                journal.finish_build(build_id, "removed")  # an instance taken down
         # Dead builds still marked running, with or without resources left, crashed.
         for record in journal.builds(limit=1000):
             if build_id is not None and record.build_id != build_id:
@@ -110,6 +124,6 @@ def sweep(
                 continue
             if record.host != os.uname().nodename and build_id is None:
                 continue
-            if not any(res.build_id == record.build_id for res, _ in report.failed):
+            if record.build_id not in failed:
                 journal.finish_build(record.build_id, "crashed")
     return report

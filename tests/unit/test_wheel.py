@@ -37,6 +37,8 @@ def test_the_wheel_metadata_declares_runtime_dependencies_only(bake_wheel: Path)
     assert {"ansible-core", "ansible-runner", "cryptography", "tencentcloud-sdk-python"} <= runtime
     assert "molecule" not in runtime and "requests" not in runtime
     assert "bake = bakeansible.cli.main:main" in entry_points
+    assert "[molecule.driver]" in entry_points
+    assert "molecule-bake = bakeansible.molecule_driver.driver:BakeDriver" in entry_points
 
 
 def test_bake_uses_the_plugin_inside_the_package() -> None:

@@ -1,14 +1,20 @@
-"""Bringing up a local instance from a source (a Debian suite or an image tarball) with the
-local builder's own steps: the test phase boots the new image this way."""
+"""The steps that bring up a local instance from a source, shared by builds and instances.
+
+``boot_steps`` is the part of a local build before provisioning: the source root filesystem,
+a network of its own, a work directory with a temporary key, the overlay, the booted container,
+SSH connected and systemd done booting. ``bake instance up`` runs the same list and keeps what it
+made; a build's test phase boots a fresh instance from the new image with it.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bakeansible.builders.local import rootfs
+from bakeansible.builders.local import network, rootfs
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.steps import (
     LocalContext,
@@ -20,15 +26,17 @@ from bakeansible.builders.local.steps import (
     StepPrepareSource,
     StepWaitBoot,
 )
+from bakeansible.errors import PreflightError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
+from bakeansible.procs import require_tools
 from bakeansible.provisioners.run import StepConnectSsh
 from bakeansible.provisioners.testphase import TestInstance
 
 
-def instance_steps(config: LocalConfig, project_dir: Path) -> list[Step[Any]]:
-    """From ``config.source`` to a booted container with its own network, reachable over SSH
-    (``ctx.comm``); their cleanups stop and remove all of it."""
+def boot_steps(config: LocalConfig, project_dir: Path) -> list[Step[Any]]:
+    """Steps that leave a ``LocalContext`` with a booted container reachable over SSH
+    (``ctx.ssh``, ``ctx.comm``, ``ctx.key_path``, ``ctx.address``); their cleanups remove it."""
     return [
         StepPrepareSource(config, project_dir),
         StepCreateNetwork(),
@@ -39,6 +47,38 @@ def instance_steps(config: LocalConfig, project_dir: Path) -> list[Step[Any]]:
         StepConnectSsh(config.ssh_timeout),
         StepWaitBoot(config.boot_timeout),
     ]
+
+
+def check_boot(config: LocalConfig, project_dir: Path) -> None:
+    """Everything ``boot_steps`` needs, checked with no side effect: root, the host tools, the
+    source (a known Debian suite, or a readable tarball relative to ``project_dir``), an
+    undamaged cache entry for it, and a free network. Raises ``PreflightError``/``BakeError``."""
+    if os.geteuid() != 0:
+        raise PreflightError(
+            "The local builder needs root (it mounts overlayfs and runs systemd-nspawn).",
+            hint="Run bake as root, e.g. with sudo.",
+        )
+    tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh", "ip", "nft"]
+    if not rootfs.is_tarball(config.source):
+        suite = rootfs.parse_debian_source(config.source)
+        tools.append("mmdebstrap")
+        cached = rootfs.base_cache_path(suite, config.extra_packages, config.mirror)
+        if config.ssh_username != "root":
+            raise PreflightError(
+                f"ssh_username {config.ssh_username!r}: the Debian base has no user but root.",
+                hint="Log in as root (the default), or bake an image that creates the user "
+                "and use it as source (a chained build).",
+            )
+    else:
+        src = Path(config.source).expanduser()
+        src = src if src.is_absolute() else project_dir / src
+        if not src.is_file():
+            raise PreflightError(f"Source tarball {src} does not exist.")
+        rootfs.check_tarball(src)
+        cached = rootfs.tarball_cache_path(src)
+    rootfs.check_cache_entry(cached)
+    require_tools(*tools)
+    network.check_available()
 
 
 def image_instance(
@@ -67,4 +107,4 @@ def image_instance(
         if not cached:
             rootfs.remove_tarball_rootfs(image)
 
-    return TestInstance(ctx, instance_steps(config, project_dir), release)
+    return TestInstance(ctx, boot_steps(config, project_dir), release)

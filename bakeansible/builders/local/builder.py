@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 from bakeansible.artifacts.checksum import file_digest
-from bakeansible.builders.local import network, rootfs
-from bakeansible.builders.local.boot import image_instance
+from bakeansible.builders.local import rootfs
+from bakeansible.builders.local.boot import boot_steps, check_boot, image_instance
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.steps import (
     LocalContext,
-    StepBootContainer,
-    StepCreateKeyPair,
-    StepCreateNetwork,
-    StepCreateWorkdir,
-    StepMountRootfs,
     StepPowerOff,
-    StepPrepareSource,
     StepRemoveExistingImage,
     StepSnapshot,
-    StepWaitBoot,
 )
 from bakeansible.communicators.agent import require_agent
 from bakeansible.config.model import BuildSpec
 from bakeansible.errors import PreflightError
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
-from bakeansible.procs import require_tools
 from bakeansible.provisioners.run import (
-    StepConnectSsh,
     StepPrepareProvisioners,
     StepProvision,
     make_provisioners,
@@ -68,7 +58,7 @@ class LocalBuilder:
 
     def preflight(self, force: bool = False) -> None:
         """Everything that can be checked before the first side effect."""
-        check_host_and_source(self.config, self.project_dir)
+        check_boot(self.config, self.project_dir)
         _check_writable(self.output_dir)
         if self.image_path.exists() and not force:
             raise PreflightError(
@@ -100,14 +90,7 @@ class LocalBuilder:
         steps: list[Step[Any]] = [
             StepPrepareProvisioners([*self.provisioners, *(c.provisioner for c in self.checks)]),
             StepRemoveExistingImage(self.image_path),
-            StepPrepareSource(self.config, self.project_dir),
-            StepCreateNetwork(),
-            StepCreateWorkdir(),
-            StepCreateKeyPair(self.config.ssh_agent_auth),
-            StepMountRootfs(self.config),
-            StepBootContainer(self.config),
-            StepConnectSsh(self.config.ssh_timeout),
-            StepWaitBoot(self.config.boot_timeout),
+            *boot_steps(self.config, self.project_dir),
             StepProvision(self.provisioners, self.config.ssh_timeout),
             StepPowerOff(self.config),
             StepSnapshot(self.config, self.image_path),
@@ -122,37 +105,6 @@ class LocalBuilder:
         return image_instance(
             ctx.image_path, self.config, ctx, self.project_dir, f"{ctx.build_name}-test"
         )
-
-
-def check_host_and_source(config: LocalConfig, project_dir: Path) -> None:
-    """What booting a container of ``config.source`` needs: root, the host tools, bake's
-    network, and a usable source (suite, or a tarball that exists); raise PreflightError."""
-    if os.geteuid() != 0:
-        raise PreflightError(
-            "The local builder needs root (it mounts overlayfs and runs systemd-nspawn).",
-            hint="Run bake as root, e.g. with sudo.",
-        )
-    tools = ["systemd-nspawn", "zstd", "tar", "mount", "ssh", "ip", "nft"]
-    if not rootfs.is_tarball(config.source):
-        suite = rootfs.parse_debian_source(config.source)
-        tools.append("mmdebstrap")
-        cached = rootfs.base_cache_path(suite, config.extra_packages, config.mirror)
-        if config.ssh_username != "root":
-            raise PreflightError(
-                f"ssh_username {config.ssh_username!r}: the Debian base has no user but root.",
-                hint="Log in as root (the default), or bake an image that creates the user "
-                "and use it as source (a chained build).",
-            )
-    else:
-        src = Path(config.source).expanduser()
-        src = src if src.is_absolute() else project_dir / src
-        if not src.is_file():
-            raise PreflightError(f"Source tarball {src} does not exist.")
-        rootfs.check_tarball(src)
-        cached = rootfs.tarball_cache_path(src)
-    rootfs.check_cache_entry(cached)
-    require_tools(*tools)
-    network.check_available()
 
 
 def _check_writable(directory: Path) -> None:

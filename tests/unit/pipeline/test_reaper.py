@@ -231,3 +231,21 @@ def test_dead_build_without_resources_is_marked_crashed(journal: Journal) -> Non
     assert report.removed == [] and report.failed == []
     record = journal.build(build_id)
     assert record is not None and record.state == "crashed"
+
+
+def test_a_held_instance_is_swept_only_when_named(
+    journal: Journal, leftovers: dict[str, Path]
+) -> None:
+    """A finished `bake instance up` (state held) outlives its process on purpose: `bake
+    cleanup` and the automatic sweep keep it, `bake instance down` (its build id) removes it."""
+    dead_build(journal, "held1", [("local.directory", leftovers["workdir"], True)])
+    journal.finish_build("held1", "held")
+    for kwargs in ({}, {"dry_run": True}, {"keep_aborted": True}):
+        report = sweep(journal, **kwargs)  # type: ignore[arg-type]
+        assert report.removed == [] and report.held_builds == ["held1"], kwargs
+        assert leftovers["workdir"].exists()
+        assert journal.build("held1").state == "held"  # type: ignore[union-attr]
+    report = sweep(journal, build_id="held1")
+    assert [r.kind for r in report.removed] == ["local.directory"]
+    assert not leftovers["workdir"].exists()
+    assert journal.build("held1").state == "removed"  # type: ignore[union-attr]

@@ -1,0 +1,150 @@
+"""``bake instance``: start, list, log in to and remove instances that outlive the command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+import click
+
+from bakeansible.cli.options import run_cli
+from bakeansible.cli.render import BuildUi, Console
+from bakeansible.errors import BakeError
+from bakeansible.instances import lifecycle
+from bakeansible.instances.record import (
+    InstanceInfo,
+    find_held,
+    is_running,
+    live_records,
+    load_info,
+    ssh_argv,
+)
+from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.reaper import HELD
+from bakeansible.secrets import process_masker
+
+
+@click.group("instance", context_settings={"help_option_names": ["-h", "--help"]})
+def command() -> None:
+    """Instances that stay up after the command: local containers booted as bake boots them
+    (own network, overlay over the source, sshd, a temporary key), journaled until `down`."""
+
+
+@command.command("up")
+@click.option("--source", "-source", default="debian:bookworm", show_default=True,
+              help="debian:bookworm, debian:trixie, or an image tarball (e.g. output/x.tar.zst).")
+@click.option("--name", "-name", help="Name of the instance (default: source and a short id).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@run_cli
+def up(source: str, name: str | None, as_json: bool) -> None:
+    """Boot an instance and print how to reach it (progress goes to stderr)."""
+    console = Console(process_masker(), color=not os.environ.get("NO_COLOR"), stream=sys.stderr)
+    cancel = threading.Event()
+    _cancel_on_signals(cancel, console)
+    ui = BuildUi(console, name or "instance", "green")
+    info = lifecycle.start_instance(source, name, ui=ui, cancel=cancel)
+    if as_json:
+        click.echo(json.dumps(info.public(), indent=2))
+        return
+    click.echo(f"Instance {info.name} is up (source {info.source}).")
+    _echo_info(info)
+    click.echo(f"Log in: bake instance ssh {info.name}    Remove: bake instance down {info.name}")
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the instances as JSON.")
+@run_cli
+def list_(as_json: bool) -> None:
+    """List the instances that are up (newest first)."""
+    journal = Journal()
+    rows = []
+    for record in live_records(journal):
+        info = load_info(record)
+        if record.state != HELD:
+            state = "starting"
+        elif info is None:
+            state = "damaged (no instance.json; bake instance down removes it)"
+        else:
+            state = "running" if is_running(journal, record.build_id) else "stopped"
+        rows.append((record.name, info, state))
+    if as_json:
+        items = [{**(info.public() if info else {"name": n}), "state": s} for n, info, s in rows]
+        click.echo(json.dumps(items, indent=2))
+        return
+    if not rows:
+        click.echo("No instances. Start one with: bake instance up")
+        return
+    for name, info, state in rows:
+        where = f"{info.user}@{info.address}:{info.port}  {info.source}" if info else ""
+        click.echo(f"{name}  {state}  {where}".rstrip())
+
+
+@command.command("ssh", context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("remote_command", nargs=-1, type=click.UNPROCESSED)
+@run_cli
+def ssh(name: str, remote_command: tuple[str, ...]) -> None:
+    """Log in to instance NAME with ssh, or run a command there: bake instance ssh NAME -- CMD."""
+    record = find_held(Journal(), name)
+    info = load_info(record)
+    if info is None:
+        raise BakeError(
+            f"Instance {name!r} has no readable instance.json in its work directory.",
+            hint=f"Remove it with: bake instance down {name}",
+        )
+    argv = ssh_argv(info, remote_command)
+    sys.stdout.flush()
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        raise BakeError(f"Could not run ssh: {exc.strerror}.",
+                        hint="Install openssh-client.") from None
+
+
+@command.command("down")
+@click.argument("name", required=False)
+@click.option("--all", "all_", is_flag=True, help="Remove every instance.")
+@run_cli
+def down(name: str | None, all_: bool) -> None:
+    """Stop instance NAME (or --all) and remove everything it holds."""
+    if bool(name) == all_:
+        raise BakeError("Give an instance NAME or --all (not both).",
+                        hint="`bake instance list` shows the instances.")
+    journal = Journal()
+    names = lifecycle.held_names(journal) if all_ else [name or ""]
+    if all_ and not names:
+        click.echo("No instances to remove.")
+        return
+    failed = False
+    for each in names:
+        failures = lifecycle.stop_instance(journal, each)
+        for failure in failures:
+            click.secho(f"Could not remove {failure} — delete it manually.", fg="red", err=True)
+        failed = failed or bool(failures)
+        if not failures:
+            click.echo(f"Removed instance {each}.")
+    if failed:
+        raise SystemExit(1)
+
+
+def _echo_info(info: InstanceInfo) -> None:
+    click.echo(f"  address:  {info.address}")
+    click.echo(f"  port:     {info.port}")
+    click.echo(f"  user:     {info.user}")
+    click.echo(f"  key file: {info.key_file}")
+
+
+def _cancel_on_signals(cancel: threading.Event, console: Console) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if not cancel.is_set():
+            name = signal.Signals(signum).name
+            console.write(f"Cancelling after receiving {name}; removing what was made...",
+                          fg="red")
+        cancel.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,174 @@
+"""``bake instance up`` and ``down``: the local builder's boot steps, kept after success.
+
+``start_instance`` runs ``boot_steps`` through the pipeline runner, like a build, with every
+step's cleanup held back on success: the container, its network, overlay and key stay, journaled
+under a build record that ends in state ``held`` (which ``bake cleanup`` leaves alone). A
+failure, a signal or ``kill -9`` (then ``bake cleanup``) removes what was made, as for a build.
+``stop_instance`` deletes a held instance's resources with the journal's own deleters.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from bakeansible.builders.local import rootfs
+from bakeansible.builders.local.boot import boot_steps, check_boot
+from bakeansible.builders.local.config import LocalConfig
+from bakeansible.builders.local.steps import LocalContext
+from bakeansible.errors import BakeError, BuildCancelled
+from bakeansible.instances.record import (
+    BUILDER_TYPE,
+    InstanceInfo,
+    check_name,
+    find_held,
+    live_records,
+    save_info,
+)
+from bakeansible.paths import state_dir
+from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.reaper import HELD, sweep
+from bakeansible.pipeline.runner import run_steps
+from bakeansible.pipeline.step import Outcome, Step
+from bakeansible.secrets import Masker
+from bakeansible.ui import Ui
+
+
+class KeepOnSuccess(Step[LocalContext]):
+    """Runs ``step``; undoes it only when bringing the instance up failed or was cancelled."""
+
+    def __init__(self, step: Step[Any]) -> None:
+        self.step = step
+        self.title = step.title
+
+    def run(self, ctx: LocalContext) -> None:
+        self.step.run(ctx)
+
+    def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
+        if outcome is not Outcome.SUCCESS:
+            self.step.cleanup(ctx, outcome)
+
+
+def resolve_source(source: str, project_dir: Path) -> str:
+    """``debian:<suite>`` as is, a tarball as an absolute path; refuse anything else."""
+    if source.startswith("img-"):
+        raise BakeError(
+            f"Source {source!r}: Tencent Cloud instances are not supported by `bake instance` "
+            "yet.",
+            hint="Boot a local instance from debian:bookworm, debian:trixie or a baked "
+            ".tar.zst image.",
+        )
+    if rootfs.is_tarball(source):
+        path = Path(source).expanduser()
+        return str(path if path.is_absolute() else (project_dir / path).resolve())
+    rootfs.parse_debian_source(source)
+    return source
+
+
+def default_name(source: str, build_id: str) -> str:
+    stem = source.rsplit(":", 1)[-1] if not rootfs.is_tarball(source) else Path(source).name
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem.split(".tar")[0])
+    return f"{stem[:40] or 'instance'}-{build_id[:6]}"
+
+
+def start_instance(
+    source: str,
+    name: str | None,
+    *,
+    ui: Ui,
+    cancel: threading.Event,
+    journal: Journal | None = None,
+    project_dir: Path | None = None,
+) -> InstanceInfo:
+    """Boot a local instance from ``source`` and keep it; return how to reach it.
+
+    Everything is checked before anything is created; raises BakeError (BuildCancelled when
+    ``cancel`` is set), having removed what it made.
+    """
+    project = project_dir or Path.cwd()
+    source = resolve_source(source, project)
+    if name is not None:
+        check_name(name)
+    config = LocalConfig(source=source)
+    check_boot(config, project)
+    journal = journal or Journal()  # opened (created) only once the input is known good
+    build_id = uuid.uuid4().hex
+    name = name or default_name(source, build_id)
+    with _names_lock():
+        if any(r.name == name for r in live_records(journal)):
+            raise BakeError(
+                f"An instance named {name!r} already exists.",
+                hint=f"Choose another --name, or remove it first: bake instance down {name}",
+            )
+        journal.start_build(build_id, name, BUILDER_TYPE)
+    base = BuildContext(
+        build_id=build_id,
+        build_name=name,
+        builder_type=BUILDER_TYPE,
+        ui=ui,
+        cancel_event=cancel,
+        journal=journal,
+        masker=Masker(),
+        project_dir=project,
+    )
+    ctx = LocalContext(**{f.name: getattr(base, f.name) for f in fields(BuildContext)})
+    state = "failed"
+    booted = False
+    try:
+        run_steps([KeepOnSuccess(s) for s in boot_steps(config, project)], ctx)
+        booted = True
+        assert ctx.ssh is not None and ctx.key_path is not None
+        info = InstanceInfo(
+            name=name,
+            source=source,
+            address=ctx.ssh.host,
+            port=ctx.ssh.port,
+            user=ctx.ssh.user,
+            key_file=str(ctx.key_path),
+            build_id=build_id,
+            machine=ctx.machine,
+        )
+        save_info(info)
+        state = HELD
+        return info
+    except BuildCancelled:
+        state = "cancelled"
+        raise
+    finally:
+        if ctx.comm is not None:
+            ctx.comm.close()
+            ctx.comm = None
+        ctx.remove_temp_dir()
+        if booted and state != HELD:
+            # Failed after the steps kept everything (writing the info file): remove it all.
+            sweep(journal, build_id=build_id, include_alive=True)
+        journal.finish_build(build_id, state)
+
+
+def stop_instance(journal: Journal, name: str) -> list[str]:
+    """Remove the held instance ``name`` and everything it holds; return what could not be
+    removed (each with its reason); once all is gone the record's state is ``removed``."""
+    record = find_held(journal, name)
+    report = sweep(journal, build_id=record.build_id)
+    return [f"{res.kind} {res.describe()}: {why}" for res, why in report.failed]
+
+
+def held_names(journal: Journal) -> list[str]:
+    return [r.name for r in live_records(journal) if r.state == HELD]
+
+
+@contextmanager
+def _names_lock() -> Iterator[None]:
+    """Serialises the check that a name is free with recording the new instance."""
+    path = state_dir() / "instances.lock"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield

@@ -1,0 +1,1 @@
+"""The ``molecule-bake`` molecule driver: molecule scenarios on bake's own instances."""

@@ -1,0 +1,128 @@
+"""`bake instance`: up, list, ssh, down on real containers; held instances survive `bake
+cleanup`; kill -9 during `up` leaves nothing after `bake cleanup`; bad input is refused."""
+
+from __future__ import annotations
+
+import json
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from bakeansible.pipeline.journal import Journal
+from tests.conftest import bake_env
+from tests.hostcheck import network_namespaces
+from tests.procs import bake_until
+
+pytestmark = pytest.mark.usefixtures("base_rootfs")
+
+
+def bake(*argv: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bake", *argv], cwd=cwd, env=bake_env(), capture_output=True, text=True,
+        timeout=timeout,
+    )
+
+
+def test_up_list_ssh_down_and_cleanup_keeps_a_held_instance(
+    project: Path, state_dir: Path, no_leaks: None
+) -> None:
+    up = bake("instance", "up", "--name", "web", "--json", cwd=project)
+    assert up.returncode == 0, up.stdout + up.stderr
+    info = json.loads(up.stdout)
+    assert info["name"] == "web" and info["source"] == "debian:bookworm"
+    assert info["user"] == "root" and info["port"] == 22
+    key = Path(info["key_file"])
+    assert key.is_relative_to(state_dir) and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "Starting container..." in up.stderr  # progress on stderr, JSON alone on stdout
+
+    # The instance outlives `up`: list it, log in, run a command.
+    listed = json.loads(bake("instance", "list", "--json", cwd=project).stdout)
+    assert [(i["name"], i["address"], i["state"]) for i in listed] == [
+        ("web", info["address"], "running")
+    ]
+    ssh = bake("instance", "ssh", "web", "--", "systemctl", "is-system-running", cwd=project)
+    assert ssh.returncode == 0 and ssh.stdout.strip() in ("running", "degraded"), ssh.stderr
+    hostname = bake("instance", "ssh", "web", "--", "hostname", cwd=project).stdout.strip()
+
+    # bake cleanup (and its dry run) keep a held instance, and say so.
+    journal = Journal(state_dir / "journal.sqlite")
+    held = journal.open_resources()
+    assert {"local.container", "local.netns", "local.mount", "local.file"} <= {
+        r.kind for r in held
+    }
+    for argv in (["cleanup", "--dry-run"], ["cleanup"]):
+        result = bake(*argv, cwd=project)
+        assert result.returncode == 0, result.stderr
+        assert "Kept instance web" in result.stdout and "Would remove" not in result.stdout
+    assert journal.open_resources() == held
+    assert "held instance" in bake("builds", cwd=project).stdout
+    again = bake("instance", "ssh", "web", "--", "hostname", cwd=project)
+    assert again.returncode == 0 and again.stdout.strip() == hostname
+
+    # A second instance of the same name is refused, creating nothing.
+    dup = bake("instance", "up", "--name", "web", cwd=project)
+    assert dup.returncode == 1 and "An instance named 'web' already exists" in dup.stderr
+    assert "Traceback" not in dup.stderr
+    assert journal.open_resources() == held and len(journal.builds()) == 1
+
+    down = bake("instance", "down", "web", cwd=project)
+    assert down.returncode == 0 and "Removed instance web" in down.stdout, down.stderr
+    assert journal.open_resources() == []
+    assert journal.builds()[0].state == "removed"
+    assert not key.exists()
+    assert bake("instance", "list", "--json", cwd=project).stdout.strip() == "[]"
+    gone = bake("instance", "down", "web", cwd=project)
+    assert gone.returncode == 1 and "No instance named 'web'" in gone.stderr
+
+
+def test_kill9_during_up_then_cleanup_leaves_nothing(
+    project: Path, state_dir: Path, no_leaks: None
+) -> None:
+    proc, seen = bake_until(
+        ["instance", "up", "--name", "doomed"], project, bake_env(),
+        "Waiting for the container to finish booting...", signal.SIGKILL,
+    )
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    time.sleep(0.5)
+    journal = Journal(state_dir / "journal.sqlite")
+    (record,) = journal.builds()
+    assert record.state == "running" and not record.alive
+    netns = next(r.data["name"] for r in journal.open_resources() if r.kind == "local.netns")
+    assert netns in network_namespaces()
+    # A dead `up` is not an instance: not listed, and its name is free again.
+    assert bake("instance", "list", cwd=project).stdout.startswith("No instances")
+
+    result = bake("cleanup", cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert journal.open_resources() == []
+    assert journal.builds()[0].state == "crashed"
+    assert netns not in network_namespaces()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["instance", "up", "--source", "debian:sid"], "Unknown source 'debian:sid'"),
+        (["instance", "up", "--source", "img-eb30mz89"], "not supported by `bake instance` yet"),
+        (["instance", "up", "--source", "old/base.tar.zst"], "old/base.tar.zst does not exist"),
+        (["instance", "up", "--name", "no/slash"], "Invalid instance name 'no/slash'"),
+        (["instance", "ssh", "nosuch"], "No instance named 'nosuch'"),
+        (["instance", "down", "nosuch"], "No instance named 'nosuch'"),
+        (["instance", "down"], "Give an instance NAME or --all"),
+    ],
+    ids=["bad suite", "tencent image", "missing tarball", "bad name", "ssh unknown",
+         "down unknown", "down nothing"],
+)
+def test_refusals_create_nothing(
+    project: Path, state_dir: Path, no_leaks: None, argv: list[str], expected: str
+) -> None:
+    result = bake(*argv, cwd=project, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    if argv[1] == "up":
+        assert not state_dir.exists(), "nothing may be created before the input is checked"
