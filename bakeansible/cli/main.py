@@ -21,6 +21,7 @@ from bakeansible.secrets import MaskingFilter, process_masker
 
 SUBCOMMANDS = {
     "build": ("bakeansible.cli.build_command", "Build images from a template."),
+    "init": ("bakeansible.cli.init", "Create a new bake project (bake.yml, playbooks, a role)."),
     "test": ("bakeansible.cli.check_image", "Boot a fresh instance of an image and verify it."),
     "validate": ("bakeansible.cli.validate", "Check that a template is valid."),
     "inspect": ("bakeansible.cli.inspect", "Show the variables, builds and provisioners."),
