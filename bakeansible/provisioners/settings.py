@@ -30,7 +30,11 @@ REQUIRED_KEYS = {
 #: Not set by bake but replaced all the same: ansible-runner passes ``-i`` with the build's own.
 INVENTORY_KEY = ("ANSIBLE_INVENTORY", ("defaults", "inventory"))
 #: bake's preferences: set only when neither ansible.cfg nor the environment says otherwise.
-DEFAULT_KEYS = {"ANSIBLE_PIPELINING": (("defaults", "pipelining"), ("connection", "pipelining"))}
+DEFAULT_KEYS = {
+    "ANSIBLE_PIPELINING": (
+        ("defaults", "pipelining"), ("connection", "pipelining"), ("ssh_connection", "pipelining")
+    )
+}
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
