@@ -138,3 +138,21 @@ def test_diffs_are_rendered_as_unified_diffs() -> None:
     assert lines == ["    --- /etc/x", "    +++ /etc/x", "    @@ -1,2 +1,2 @@", "     a",
                      "    -b", "    +c", "    + nginx"]  # fmt: skip
     assert render_diff({"before": "x", "after": "x"}) == []
+
+
+def test_changed_tasks_are_collected_for_the_idempotence_check() -> None:
+    from bakeansible.provisioners.ansible import _EventState, _render_event
+
+    state = _EventState()
+    events = [
+        {"event": "playbook_on_task_start", "event_data": {"task": "Install"}},
+        {"event": "runner_on_ok", "event_data": {"host": "default", "res": {"changed": False}}},
+        {"event": "playbook_on_task_start", "event_data": {"task": "Migrate"}},
+        {"event": "runner_on_ok", "event_data": {"host": "default", "res": {"changed": True}}},
+        {"event": "playbook_on_handler_task_start", "event_data": {"task": "Reload"}},
+        {"event": "runner_on_ok", "event_data": {"host": "web1", "res": {"changed": True}}},
+    ]
+    lines = [line for event in events for line in _render_event(event, state)]
+    assert state.changed == [("Migrate", "default"), ("Reload", "web1")]
+    assert lines == ["TASK [Install] ok: default", "TASK [Migrate] changed: default",
+                     "TASK [Reload] changed: web1"]  # fmt: skip
