@@ -1,4 +1,4 @@
-"""``bake build -check`` on Tencent (the emulator): site.yml runs in check mode on a fresh CVM
+"""``bake build -check`` on Tencent (the emulator): a playbook runs in check mode on a fresh CVM
 found by the bake_cvm dynamic inventory, which reads the project's group_vars/ (for all hosts and
 for the host_alias group), and no image is created: no CreateImage call, no artifact, no
 manifest entry; every temporary resource is removed (the emulator fixture checks)."""
@@ -43,8 +43,7 @@ def test_check_mode_on_tencent_makes_no_image(
             "ssh_username": "root", "image_name": "nginx-check",
         }],
         "provisioners": [
-            {"type": "ansible", "playbook_file": "playbooks/site.yml", "idempotence": True},
-            {"type": "ansible", "playbook_file": "playbooks/vars.yml"},
+            {"type": "ansible", "playbook_file": "playbooks/vars.yml", "idempotence": True},
             {"type": "shell", "inline": ["touch /etc/changed-by-shell"]},
         ],
     }  # fmt: skip
