@@ -216,6 +216,9 @@ class TencentCvmBuilder:
         (SSH let in from where bake reaches it, if the group does not allow that yet), with
         its key pair; the build's own instance, still there, is left out of Ansible's inventory
         by its instance id."""
+        # The test instance is part of this build (same id): its short-lived host files go in
+        # the build's own directory, made now so the build removes it at its end.
+        ctx.temp_dir()
         child = TencentContext.from_base(
             ctx,
             client=ctx.client,
