@@ -176,6 +176,6 @@ class StepTestImage(Step[BuildContext]):
             f"Test '{check.label}' failed on a fresh instance of the new image: "
             f"{outcome.error.message}; {fate}",
             hint=outcome.error.hint
-            or "Run it again with: bake test IMAGE --playbook VERIFY.yml (keep the image "
-            "with on_test_failure: keep).",
+            or "Fix the build or the test; on_test_failure: keep keeps a failing image to "
+            "inspect (a local one: bake test IMAGE.tar.zst --playbook VERIFY.yml).",
         )

@@ -213,8 +213,12 @@ class TencentCvmBuilder:
 
     def test_instance(self, ctx: TencentContext) -> TestInstance:
         """A fresh CVM of the new image in the build's own VPC, subnet and security group
-        (which already let SSH in), with its key pair; the build's own instance, still there,
-        is left out of Ansible's inventory by its instance id."""
+        (SSH let in from where bake reaches it, if the group does not allow that yet), with
+        its key pair; the build's own instance, still there, is left out of Ansible's inventory
+        by its instance id."""
+        # The test instance is part of this build (same id): its short-lived host files go in
+        # the build's own directory, made now so the build removes it at its end.
+        ctx.temp_dir()
         child = TencentContext.from_base(
             ctx,
             client=ctx.client,
@@ -227,12 +231,17 @@ class TencentCvmBuilder:
             vpc_cidr=ctx.vpc_cidr,
             subnet_id=ctx.subnet_id,
             security_group_id=ctx.security_group_id,
+            ssh_ingress_cidrs=ctx.ssh_ingress_cidrs,  # shared: the group is the build's
         )
         child.ssh, child.comm, child.artifact = None, None, None
-        name = f"{self.config.instance_name or f'bake_{ctx.build_id[:8]}'}_test"
+        c = self.config
+        name = f"{c.instance_name or f'bake_{ctx.build_id[:8]}'}_test"
         steps: list[Step[Any]] = [
             StepCheckSourceImage(ctx.image_id, ""),
-            StepRunInstance(self.config, name),
-            StepConnectSsh(self.config.ssh_timeout),
+            StepRunInstance(c, name),
         ]
+        if not c.security_group_id:
+            over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
+            steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
+        steps.append(StepConnectSsh(c.ssh_timeout))
         return TestInstance(child, steps)

@@ -60,6 +60,8 @@ def test_tencent_build_tests_new_image_on_fresh_cvm(
         assert f"Trying to check source image: {image}..." in tested
         assert f"Instance created: {test_instance}" in tested
         assert "Trying to create a new vpc" not in tested
+        # The emulator reaches each instance from its own host address: SSH let in for it too.
+        assert "Securitygroup policies created: SSH (22/tcp) from " in tested
         # Ansible reached the test instance, and only it, through bake_cvm (hosts: instance ids).
         assert f"TASK [The marker was baked in] ok: {test_instance}" in tested
         assert build_instance not in tested.split("Tests passed")[0]
