@@ -126,3 +126,34 @@ def test_refusals_create_nothing(
     assert expected in result.stderr and "Traceback" not in result.stderr
     if argv[1] == "up":
         assert not state_dir.exists(), "nothing may be created before the input is checked"
+
+
+def test_up_from_a_tarball_boots_what_is_in_it(
+    project: Path, base_rootfs: Path, tmp_path: Path, no_leaks: None
+) -> None:
+    """A baked image boots as baked: a tarball of the base plus a marker file, given by a path
+    relative to the current directory; `down --all` removes it."""
+    extra = tmp_path / "extra"
+    (extra / "etc").mkdir(parents=True)
+    (extra / "etc/bake-marker").write_text("baked by this test\n")
+    image = project / "output/marked.tar.zst"
+    image.parent.mkdir()
+    subprocess.run(
+        f"tar -C {base_rootfs} -cf - . -C {extra} ./etc/bake-marker | zstd -q -T0 -1 -o {image}",
+        shell=True, check=True,
+    )
+    env = bake_env(BAKE_CACHE_DIR=str(tmp_path / "cache"))  # its extraction goes away with it
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bake", *argv], cwd=project, env=env, capture_output=True,
+                              text=True, timeout=180)
+
+    up = run("instance", "up", "--source", "output/marked.tar.zst", "--json")
+    assert up.returncode == 0, up.stderr
+    info = json.loads(up.stdout)
+    assert info["source"] == str(image) and info["name"].startswith("marked-")
+    marker = run("instance", "ssh", info["name"], "--", "cat", "/etc/bake-marker")
+    assert marker.stdout == "baked by this test\n", marker.stderr
+    down = run("instance", "down", "--all")
+    assert down.returncode == 0 and f"Removed instance {info['name']}" in down.stdout
+    assert run("instance", "list").stdout.startswith("No instances")

@@ -44,6 +44,7 @@ def test_pyproject_entry_points_are_the_builtins() -> None:
     """One list: pyproject declares each built-in as a third party would, BUILTINS mirrors it."""
     doc = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
     declared = doc["project"]["entry-points"]
-    assert set(declared) == set(GROUPS.values())
+    # molecule.driver: the plugin bake provides to molecule (molecule-bake), not one of bake's.
+    assert set(declared) == set(GROUPS.values()) | {"molecule.driver"}
     for kind, group in GROUPS.items():
         assert declared[group] == {name: ref.runtime for name, ref in BUILTINS[kind].items()}
