@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -44,6 +44,8 @@ class BuildFlags:
     timestamps: bool = False
     machine: bool = False
     auto_cleanup: bool = True
+    check: bool = False
+    no_test: bool = False
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], **more: Any) -> BuildFlags:
@@ -55,12 +57,19 @@ class BuildFlags:
             timestamps=options["timestamp_ui"],
             machine=options["machine_readable"],
             auto_cleanup=not options["no_auto_cleanup"],
+            check=options["check"],
+            no_test=options["no_test"],
             **more,
         )
 
 
 def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
     """Plan (validating everything), run the builds, print the summary; return the exit code."""
+    if flags.check and flags.force:
+        raise BakeError(
+            "-check makes no image, so -force (replace an existing image) means nothing with it.",
+            hint="Drop -force, or drop -check to bake the image.",
+        )
     masker = process_masker()
     for secret in template.sensitive_values():
         masker.add(secret)
@@ -73,11 +82,17 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
         timestamps=flags.timestamps,
         machine=flags.machine,
     )
+    if (flags.no_test or flags.check) and any(spec.tests for spec in template.builds):
+        builds = tuple(replace(spec, tests=()) for spec in template.builds)
+        template = replace(template, builds=builds)
+        why = "-check: there is no image to test" if flags.check else "--no-test"
+        console.write(f"Note: {why}: the builds' tests are skipped", fg="yellow")
     for note in template.notes:
         console.write(f"Note: {note}", fg="yellow")
     options = RunOptions(
         on_error=OnError(flags.on_error),
         force=flags.force,
+        check=flags.check,
         parallel=1 if flags.debug else flags.parallel,  # -debug runs builds one by one
         fail_fast=flags.fail_fast,
         project_dir=project_dir,
@@ -125,7 +140,7 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
             console.write(f"Build '{result.name}' errored after {took}: {result.error}", fg="red")
 
     results = run_builds(planned, options, console.ui_for, cancel, on_done)
-    _print_summary(console, results, time.monotonic() - started, cancel.is_set())
+    _print_summary(console, results, time.monotonic() - started, cancel.is_set(), flags.check)
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -141,7 +156,11 @@ def _secret_fields(config: object) -> list[str]:
 
 
 def _print_summary(
-    console: Console, results: Sequence[BuildResult], elapsed: float, interrupted: bool
+    console: Console,
+    results: Sequence[BuildResult],
+    elapsed: float,
+    interrupted: bool,
+    check: bool = False,
 ) -> None:
     if console.machine:
         for r in results:
@@ -176,6 +195,12 @@ def _print_summary(
             assert r.artifact is not None
             note = " (up to date)" if r.up_to_date else ""
             console.write(f"--> {r.name}: {r.artifact.description}{note}", bold=True)
+    elif check and not failed:
+        console.write(
+            "==> Check mode: the playbooks ran with --check --diff; no image, artifact or "
+            "manifest entry was made.",
+            bold=True,
+        )
     elif not failed:
         console.write("==> Builds finished but no artifacts were created.")
 

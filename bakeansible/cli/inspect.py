@@ -48,6 +48,12 @@ def describe(template: Template) -> list[str]:
             lines.append(f"    provisioner: {prov.type}{label}")
         for post in build.post_processors:
             lines.append(f"    post-processor: {post.type}")
+        for test in build.tests:
+            label = f" {test.provisioner.name}" if test.provisioner.name else ""
+            lines.append(
+                f"    test: {test.provisioner.type}{label} "
+                f"(on_test_failure: {test.on_test_failure})"
+            )
     lines += ["", "Provisioners:"]
     if not template.provisioners:
         lines.append("  <none>")

@@ -22,6 +22,8 @@ from bakeansible.secrets import MaskingFilter, process_masker
 SUBCOMMANDS = {
     "build": ("bakeansible.cli.build_command", "Build images from a template."),
     "plan": ("bakeansible.cli.plan", "Say which builds are up to date, and why others rebuild."),
+    "init": ("bakeansible.cli.init", "Create a new bake project (bake.yml, playbooks, a role)."),
+    "test": ("bakeansible.cli.check_image", "Boot a fresh instance of an image and verify it."),
     "validate": ("bakeansible.cli.validate", "Check that a template is valid."),
     "inspect": ("bakeansible.cli.inspect", "Show the variables, builds and provisioners."),
     "fmt": ("bakeansible.cli.fmt", "Rewrite a bake.yml in canonical form."),

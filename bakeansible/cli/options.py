@@ -150,6 +150,11 @@ def run_options(fn: F) -> F:
         click.option("--no-auto-cleanup", is_flag=True,
                      help="Don't remove resources of earlier builds that died."),
         database_option,
+        click.option("-check", "--check", is_flag=True,
+                     help="Run the playbooks in check mode with diff on a fresh instance; "
+                     "make no image."),
+        click.option("-no-test", "--no-test", is_flag=True,
+                     help="Skip the test phase (the tests section; verify.yml with --playbook)."),
     ]  # fmt: skip
     for decorate in reversed(decorators):
         fn = decorate(fn)

@@ -21,6 +21,7 @@ from bakeansible.config.model import (
     PostProcessorSpec,
     ProvisionerSpec,
     Template,
+    TestSpec,
     Variable,
 )
 from bakeansible.config.positions import Document, child_path
@@ -90,26 +91,34 @@ class TemplateReading:
         builds: list[RawEntry],
         provisioners: list[RawEntry],
         post: list[RawEntry],
+        tests: list[RawEntry],
         *,
         source_format: str,
     ) -> Template:
         """The resolved ``Template``, or ``ConfigError`` with every issue found (sorted, with
         secret values masked)."""
-        secrets = _secret_values(builds, provisioners, post)
+        secrets = _secret_values(builds, provisioners + tests, post)
         variables = mark_sensitive(variables, flowing_into_secrets(secrets, variables, self.ctx))
         names = [b.name for b in builds]
-        for raw in provisioners + post:
+        for raw in provisioners + post + tests:
             check_build_refs(self.log, raw, names)
         for build in builds:
-            for raw in build.own + build.own_post:
+            for raw in build.own + build.own_post + build.own_tests:
                 check_build_refs(self.log, raw, names)
 
         selected, issue = select_names(names, self.request.only, self.request.except_)
         if issue:
             self.log.issues.append(issue)
-        specs = tuple(self._build_spec(b, provisioners, post) for b in builds if b.name in selected)
+        specs = tuple(
+            self._build_spec(b, provisioners, post, tests) for b in builds if b.name in selected
+        )
         template_provisioners = tuple(
             spec for raw in provisioners if (spec := self._provisioner_spec(raw, self.ctx))
+        )
+        template_tests = tuple(
+            TestSpec(spec, raw.on_test_failure)
+            for raw in tests
+            if (spec := self._provisioner_spec(raw, self.ctx))
         )
         template_post = tuple(
             pp for raw in post if (pp := self._post_processor_spec(raw, self.ctx))
@@ -124,6 +133,7 @@ class TemplateReading:
             builds=specs,
             provisioners=template_provisioners,
             post_processors=template_post,
+            tests=template_tests,
             notes=tuple(dict.fromkeys(self.log.notes)),
             warnings=tuple(dict.fromkeys(self.log.warnings)),
             source_format=source_format,
@@ -146,7 +156,11 @@ class TemplateReading:
         return instance
 
     def _build_spec(
-        self, raw: RawEntry, provisioners: list[RawEntry], post: list[RawEntry]
+        self,
+        raw: RawEntry,
+        provisioners: list[RawEntry],
+        post: list[RawEntry],
+        tests: list[RawEntry],
     ) -> BuildSpec:
         ctx = self.ctx.for_build(raw.name, raw.type)
         cls = config_types.builder_config_class(raw.type)
@@ -157,7 +171,15 @@ class TemplateReading:
         provs = tuple(spec for p in chosen if (spec := self._provisioner_spec(p, ctx, raw.name)))
         chosen_post = [p for p in post if matches(raw.name, p.only, p.except_)] + raw.own_post
         posts = tuple(pp for p in chosen_post if (pp := self._post_processor_spec(p, ctx)))
-        return BuildSpec(raw.name, raw.type, config, provs, posts, self.log.file, raw.path)
+        chosen_tests = [t for t in tests if matches(raw.name, t.only, t.except_)] + raw.own_tests
+        checks = tuple(
+            TestSpec(spec, t.on_test_failure)
+            for t in chosen_tests
+            if (spec := self._provisioner_spec(t, ctx, raw.name))
+        )
+        return BuildSpec(
+            raw.name, raw.type, config, provs, posts, self.log.file, raw.path, tests=checks
+        )
 
     def _check_build_environment(self, raw: RawEntry, config: Any) -> None:
         """What the build resolves from outside the template (credentials, region...), for
@@ -231,5 +253,5 @@ def _secret_values(
             for options in raw.override.values():
                 found += secret_values(cls, options)
     for build in builds:
-        found += _secret_values([], build.own, build.own_post)
+        found += _secret_values([], build.own + build.own_tests, build.own_post)
     return found

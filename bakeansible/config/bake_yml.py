@@ -1,7 +1,7 @@
 """Reading a native ``bake.yml`` template: ``builds`` (a list, or a mapping of names to builds,
-each with its own ``provisioners`` and ``post_processors``), ``provisioners``,
-``post_processors``, typed ``variables``, and the lax template engine that leaves Jinja2 to
-Ansible."""
+each with its own ``provisioners``, ``post_processors`` and ``tests``), ``provisioners``,
+``post_processors``, ``tests``, typed ``variables``, and the lax template engine that leaves
+Jinja2 to Ansible."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from bakeansible.config.entries import (
     read_build,
     read_post_processors,
     read_provisioners,
+    read_tests,
 )
 from bakeansible.config.issues import IssueLog
 from bakeansible.config.model import Template
 from bakeansible.config.positions import Document, child_path
 from bakeansible.config.variables.declare import declare_bake_variables
 
-BAKE_KEYS = ("description", "variables", "builds", "provisioners", "post_processors")
+BAKE_KEYS = ("description", "variables", "builds", "provisioners", "post_processors", "tests")
 
 
 def read_bake_template(doc: Document, request: LoadRequest) -> Template:
@@ -46,10 +47,14 @@ def read_bake_template(doc: Document, request: LoadRequest) -> Template:
         raw.own_post = read_post_processors(
             log, raw.options.pop("post_processors", None), child_path(path, "post_processors")
         )
+        raw.own_tests = read_tests(
+            log, raw.options.pop("tests", None), child_path(path, "tests")
+        )
         builds.append(raw)
     provisioners = read_provisioners(log, data.get("provisioners"), "provisioners")
     post = read_post_processors(log, data.get("post_processors"), "post_processors")
-    return reading.finish(variables, builds, provisioners, post, source_format="bake")
+    tests = read_tests(log, data.get("tests"), "tests")
+    return reading.finish(variables, builds, provisioners, post, tests, source_format="bake")
 
 
 def _build_items(log: IssueLog, value: Any) -> list[tuple[str, Any]]:

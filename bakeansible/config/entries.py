@@ -13,6 +13,7 @@ from bakeansible.config.decode import describe_value, suggest
 from bakeansible.config.durations import parse_duration
 from bakeansible.config.interpolate import Context, InterpolationError, render
 from bakeansible.config.issues import IssueLog
+from bakeansible.config.model import ON_TEST_FAILURE
 from bakeansible.config.positions import child_path
 
 
@@ -32,6 +33,8 @@ class RawEntry:
     override: dict[str, Any] = field(default_factory=dict)
     own: list[RawEntry] = field(default_factory=list)  # a bake.yml build's own provisioners
     own_post: list[RawEntry] = field(default_factory=list)
+    own_tests: list[RawEntry] = field(default_factory=list)  # a bake.yml build's own tests
+    on_test_failure: str = "delete"  # tests only
 
 
 def check_keys(log: IssueLog, data: Mapping[str, Any], path: str, allowed: Sequence[str]) -> None:
@@ -185,6 +188,27 @@ def read_provisioners(log: IssueLog, value: Any, path: str) -> list[RawEntry]:
                     "expected a mapping of build names to option mappings",
                 )
         result.append(raw)
+    return result
+
+
+def read_tests(log: IssueLog, value: Any, path: str) -> list[RawEntry]:
+    """The test list at ``path``: provisioner entries (same types, options and common keys),
+    each with ``on_test_failure`` (``delete`` or ``keep``) taken out of its options."""
+    if value is not None and not isinstance(value, list):
+        log.add(path, f"expected a list of tests, got {describe_value(value)}")
+        return []
+    result = read_provisioners(log, value, path)
+    for raw in result:
+        choice = raw.options.pop("on_test_failure", "delete")
+        if choice in ON_TEST_FAILURE:
+            raw.on_test_failure = choice
+        else:
+            shown = f"`{choice}`" if isinstance(choice, str) else describe_value(choice)
+            hint = suggest(choice, ON_TEST_FAILURE) if isinstance(choice, str) else ""
+            log.add(
+                child_path(raw.path, "on_test_failure"),
+                f"expected `delete` or `keep`, got {shown}{hint}",
+            )
     return result
 
 

@@ -52,6 +52,9 @@ class BuildSpec:
     post_processors: tuple[PostProcessorSpec, ...] = ()
     file: str = ""  # the template it comes from, for messages
     path: str = ""  # its place there, e.g. builders[0]
+    #: Checks run on a fresh instance of the new image (filtered and interpolated like
+    #: ``provisioners``).
+    tests: tuple[TestSpec, ...] = ()
 
     def issue(self, field: str, message: str) -> ConfigIssue:
         """A problem with one of this build's options found after loading (preflight)."""
@@ -73,6 +76,28 @@ class ProvisionerSpec:
     max_retries: int = 0
 
 
+ON_TEST_FAILURE = ("delete", "keep")
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """A check of the new image: a provisioner (``ansible`` verify playbook or ``shell``
+    commands) run against a fresh instance booted from it, once the image is made.
+
+    ``on_test_failure`` says what happens to the image when this test fails: ``delete``
+    (the default) or ``keep``. The build fails either way.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    provisioner: ProvisionerSpec
+    on_test_failure: str = "delete"
+
+    @property
+    def keep_image(self) -> bool:
+        return self.on_test_failure == "keep"
+
+
 @dataclass(frozen=True)
 class PostProcessorSpec:
     """A post-processor (``manifest`` or ``checksum``) and its options."""
@@ -92,6 +117,7 @@ class Template:
     builds: tuple[BuildSpec, ...] = ()
     provisioners: tuple[ProvisionerSpec, ...] = ()
     post_processors: tuple[PostProcessorSpec, ...] = ()
+    tests: tuple[TestSpec, ...] = ()  # the template-level tests, for inspect
     notes: tuple[str, ...] = ()  # things accepted but ignored, e.g. min_packer_version
     warnings: tuple[str, ...] = ()  # accepted but doubtful, e.g. a region bake does not know
     source_format: str = ""  # "bake" (bake.yml), "packer" (Packer JSON) or "playbook"

@@ -1,6 +1,9 @@
 """Reading a Packer JSON template: ``builders``, ``provisioners``, ``post-processors``, the
 ``variables`` map with ``sensitive-variables``, and Packer's strict template engine. Root keys
-starting with ``_`` are Packer's comments; ``min_packer_version`` is noted and ignored."""
+starting with ``_`` are Packer's comments; ``min_packer_version`` is noted and ignored.
+
+``_bake_tests`` is bake's one key of its own: the ``tests`` list of bake.yml. Packer reads a
+root key starting with ``_`` as a comment, so the template still runs with Packer."""
 
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ from bakeansible.config.entries import (
     read_build,
     read_post_processors,
     read_provisioners,
+    read_tests,
 )
 from bakeansible.config.model import Template
 from bakeansible.config.positions import Document
 from bakeansible.config.variables.declare import declare_packer_variables
 
+TESTS_KEY = "_bake_tests"
 PACKER_KEYS = (
     "description",
     "variables",
@@ -34,6 +39,10 @@ def read_packer_template(doc: Document, request: LoadRequest) -> Template:
     log = reading.log
     data = reading.top()
     check_keys(log, {k: v for k, v in data.items() if not str(k).startswith("_")}, "", PACKER_KEYS)
+    # A comment key that looks like bake's own is most likely a misspelt one: say so.
+    check_keys(
+        log, {k: v for k, v in data.items() if str(k).startswith("_bake")}, "", (TESTS_KEY,)
+    )
     if "min_packer_version" in data:
         log.notes.append(
             f"min_packer_version {data['min_packer_version']!r} is ignored: this is bake"
@@ -54,4 +63,5 @@ def read_packer_template(doc: Document, request: LoadRequest) -> Template:
             builds.append(raw)
     provisioners = read_provisioners(log, data.get("provisioners"), "provisioners")
     post = read_post_processors(log, data.get("post-processors"), "post-processors")
-    return reading.finish(variables, builds, provisioners, post, source_format="packer")
+    tests = read_tests(log, data.get(TESTS_KEY), TESTS_KEY)
+    return reading.finish(variables, builds, provisioners, post, tests, source_format="packer")

@@ -147,6 +147,19 @@ def template_schema() -> dict[str, Any]:
         provisioner_common,
         "Provisioner type.",
     )
+    test = _by_type(
+        config_types.provisioner_type_names(),
+        config_types.provisioner_config_class,
+        {
+            **provisioner_common,
+            "on_test_failure": {
+                "enum": ["delete", "keep"],
+                "default": "delete",
+                "description": "When this test fails: delete the new image, or keep it.",
+            },
+        },
+        "Provisioner type run as a test on a fresh instance of the new image.",
+    )
     post_processor = _by_type(
         config_types.post_processor_type_names(),
         config_types.post_processor_config_class,
@@ -160,6 +173,7 @@ def template_schema() -> dict[str, Any]:
             "name": {"type": "string", "description": "Build name (default: the type)."},
             "provisioners": {"type": "array", "items": {"$ref": "#/$defs/provisioner"}},
             "post_processors": {"type": "array", "items": {"$ref": "#/$defs/post_processor"}},
+            "tests": {"type": "array", "items": {"$ref": "#/$defs/test"}},
         },
         "Builder type.",
     )
@@ -197,10 +211,12 @@ def template_schema() -> dict[str, Any]:
             },
             "provisioners": {"type": "array", "items": {"$ref": "#/$defs/provisioner"}},
             "post_processors": {"type": "array", "items": {"$ref": "#/$defs/post_processor"}},
+            "tests": {"type": "array", "items": {"$ref": "#/$defs/test"}},
         },
         "$defs": {
             "build": build,
             "provisioner": provisioner,
+            "test": test,
             "post_processor": post_processor,
             "template_string": {"type": "string", "pattern": r"\{\{.*\}\}"},
             "duration": {

@@ -17,9 +17,9 @@ import yaml
 
 from bakeansible.errors import BakeError
 
-TOP_ORDER = ("description", "variables", "builds", "provisioners", "post_processors")
+TOP_ORDER = ("description", "variables", "builds", "provisioners", "post_processors", "tests")
 BUILD_FIRST = ("name", "type")
-BUILD_LAST = ("provisioners", "post_processors")
+BUILD_LAST = ("provisioners", "post_processors", "tests")
 PROVISIONER_FIRST = ("type", "name", "only", "except", "pause_before", "timeout", "max_retries")
 PROVISIONER_LAST = ("override",)
 VARIABLE_ORDER = ("type", "default", "description", "required", "sensitive")
@@ -74,7 +74,7 @@ def _entries(
             continue
         entry = _ordered(item, first, last)
         if nested:
-            for key in ("provisioners",):
+            for key in ("provisioners", "tests"):
                 if key in entry:
                     entry[key] = _entries(entry[key], PROVISIONER_FIRST, PROVISIONER_LAST)
             if "post_processors" in entry:
@@ -103,6 +103,8 @@ def canonical(data: Mapping[str, Any]) -> dict[str, Any]:
         out["provisioners"] = _entries(out["provisioners"], PROVISIONER_FIRST, PROVISIONER_LAST)
     if "post_processors" in out:
         out["post_processors"] = _entries(out["post_processors"], ("type", "name"), ())
+    if "tests" in out:
+        out["tests"] = _entries(out["tests"], PROVISIONER_FIRST, PROVISIONER_LAST)
     if out.get("builds") is None:
         out.pop("builds")
     return out
@@ -207,9 +209,16 @@ def convert_packer(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             posts.append({"type": entry} if isinstance(entry, str) else dict(entry))
     if posts:
         out["post_processors"] = posts
+    if isinstance(data.get("_bake_tests"), list):
+        out["tests"] = [
+            _ordered({k: v for k, v in t.items() if not str(k).startswith("_")}, PROVISIONER_FIRST)
+            if isinstance(t, Mapping)
+            else t
+            for t in data["_bake_tests"]
+        ]
     if "min_packer_version" in data:
         notes.append(f"min_packer_version {data['min_packer_version']!r} dropped")
-    dropped = [k for k in data if str(k).startswith("_")]
+    dropped = [k for k in data if str(k).startswith("_") and k != "_bake_tests"]
     if dropped:
         notes.append("comment keys dropped: " + ", ".join(dropped))
     return out, notes

@@ -45,6 +45,8 @@ class RunOptions:
 
     on_error: OnError = OnError.CLEANUP
     force: bool = False
+    # -check: run the playbooks in check mode with diff and make no image or manifest entry.
+    check: bool = False
     parallel: int = 0  # 0 = unlimited
     fail_fast: bool = False
     project_dir: Path = field(default_factory=Path.cwd)
@@ -78,10 +80,11 @@ class BuildResult:
     error: BakeError | None = None
     duration: float = 0.0
     up_to_date: bool = False  # an earlier image was reused: nothing was built
+    checked: bool = False  # a check-mode build: it succeeds without an artifact
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.artifact is not None
+        return self.error is None and (self.artifact is not None or self.checked)
 
     @property
     def cancelled(self) -> bool:
@@ -94,7 +97,8 @@ def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
     planned = assess_builds(template, options)
     for p in planned:
         if p.decision is None or not p.decision.up_to_date:
-            p.builder.preflight(force=options.force)
+            # Check mode writes no image, so one of the same name is no obstacle.
+            p.builder.preflight(force=options.force or options.check)
             if options.images is not None:
                 check_source_usable(options.images, p.spec.name, p.builder.source_identity())
     return planned
@@ -112,8 +116,10 @@ def assess_builds(template: Template, options: RunOptions) -> list[PlannedBuild]
         manifests = _manifest_paths(spec, builder, options.project_dir)
         for manifest in manifests:
             check_manifest(manifest)
+        # Check mode always runs: it is about the playbooks, not the image.
+        rebuild = options.force or options.check
         decision = assess(
-            builder, spec, options.project_dir, manifests, secrets, options.force, options.images
+            builder, spec, options.project_dir, manifests, secrets, rebuild, options.images
         )
         planned.append(PlannedBuild(spec, builder, decision))
     if not planned:
@@ -178,10 +184,11 @@ def run_build(
         journal=options.journal,
         masker=options.masker,
         force=options.force,
+        check_mode=options.check,
         project_dir=options.project_dir,
         input_fingerprint=decision.fingerprint,
     )
-    result = BuildResult(spec.name, spec.type)
+    result = BuildResult(spec.name, spec.type, checked=options.check)
     waited: list[Holder | None] = []
     try:
         image_lock = lock_image(planned, options, build_id, ui, cancel, waited)
@@ -189,7 +196,7 @@ def run_build(
         result.error = exc
         result.duration = time.monotonic() - started
         return result
-    if waited and not options.force and (now := _decide_again(planned, decision, options)):
+    if waited and not (options.force or options.check) and (now := _decide_again(planned, decision, options)):
         # The bake waited for made this very image: reuse it rather than bake it twice.
         if image_lock is not None:
             image_lock.release()
@@ -219,6 +226,8 @@ def run_build(
     try:
         run_steps(planned.builder.steps(ctx), ctx, options.on_error, options.ask, options.pause)
         result.artifact = ctx.artifact
+        if options.check:
+            assert ctx.artifact is None, "check mode skips every step that makes an artifact"
         if ctx.artifact is not None:
             digest, parts = _recorded_inputs(decision, planned.builder.source_identity())
             ctx.artifact.extra.setdefault("input_fingerprint", digest)
@@ -237,6 +246,8 @@ def run_build(
     except BakeError as exc:
         result.error = exc
         state = "aborted" if ctx.kept else "failed"
+        if ctx.keep_image and ctx.artifact is not None:
+            result.artifact = ctx.artifact  # kept after a failed test: say what it is
         if _kept_after_failed_tests(ctx.artifact):
             try:
                 _record(planned, ctx, options, build_id)

@@ -63,6 +63,8 @@ class BuildContext:
     force: bool = False
     # The build's input fingerprint, known before the first step (a cloud image is tagged with it).
     input_fingerprint: str = ""
+    # bake build -check: playbooks run with --check --diff; steps that make the image are skipped.
+    check_mode: bool = False
     project_dir: Path = field(default_factory=Path.cwd)
     started_at: float = field(default_factory=time.time)
     ssh: SshTarget | None = None
@@ -73,6 +75,9 @@ class BuildContext:
     artifact: Artifact | None = None
     # Set when -on-error=abort (or the ask answer "abort") kept everything for debugging.
     kept: bool = False
+    # Why the image stays although the build failed (a failed test with on_test_failure:
+    # keep); the image step's cleanup reads it. Empty: a failed build deletes its image.
+    keep_image: str = ""
     _temp_dir: Path | None = None
     _temp_rid: int | None = None
 

@@ -61,6 +61,8 @@ class Provisioner(Protocol):
 
     type_name: ClassVar[str]
     config_class: ClassVar[type[Any]]
+    #: Whether it can run in check mode (``bake build -check``); if not, check mode skips it.
+    supports_check_mode: ClassVar[bool]
     spec: ProvisionerSpec
 
     def __init__(self, spec: ProvisionerSpec, project_dir: Path) -> None: ...

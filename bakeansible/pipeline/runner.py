@@ -57,6 +57,10 @@ def run_steps(
     try:
         for step in steps:
             ctx.check_cancelled()
+            if step.makes_artifact and ctx.check_mode:
+                if step.title:
+                    ctx.ui.say(f"Skipping: {step.title.rstrip('.')} (check mode makes no image)")
+                continue
             if pause is not None:
                 pause(step)
             if step.title:

@@ -28,6 +28,9 @@ class Step(Generic[C]):
 
     #: Header printed when the step starts, e.g. "Creating temporary key pair...".
     title: str = ""
+    #: The step makes, changes or publishes the build's image (snapshot, create, share, copy,
+    #: replace an existing one): the runner skips it in check mode, which makes no image.
+    makes_artifact: bool = False
 
     def run(self, ctx: C) -> None:
         raise NotImplementedError

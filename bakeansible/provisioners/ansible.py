@@ -8,6 +8,7 @@ naming the task, the host and the message.
 
 from __future__ import annotations
 
+import difflib
 import shlex
 import shutil
 import time
@@ -25,6 +26,7 @@ from bakeansible.pipeline.context import BuildContext, SshTarget
 from bakeansible.pipeline.host import MARKER, kill_build_processes, of_build
 from bakeansible.procinfo import process_start_time
 from bakeansible.procs import require_tools
+from bakeansible.provisioners.arguments import resolve_extra_arguments
 from bakeansible.provisioners.commands import command_path_env, find_ansible_command
 from bakeansible.provisioners.config import AnsibleConfig
 from bakeansible.provisioners.galaxy import (
@@ -41,6 +43,13 @@ from bakeansible.provisioners.playbook import (
     project_roles_paths,
     system_roles_paths,
 )
+from bakeansible.provisioners.settings import (
+    ProjectSettings,
+    apply_defaults,
+    overridden,
+    read_project_settings,
+)
+from bakeansible.provisioners.varsdirs import link_vars_dirs, unlink_vars_dirs, vars_dir_sources
 
 SSH_ARGS = (
     "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes "
@@ -71,12 +80,17 @@ class RunPlan:
     extravars: dict[str, Any]
     envvars: dict[str, str]
     cmdline: str
+    #: The user's settings that bake's required ones replaced (said in a note).
+    overridden: list[str] = field(default_factory=list)
+    settings: ProjectSettings = field(default_factory=ProjectSettings)
 
 
 @dataclass
 class _EventState:
     task: str = ""
     failures: list[str] = field(default_factory=list)
+    #: (task, host) of every task that reported changed.
+    changed: list[tuple[str, str]] = field(default_factory=list)
 
 
 class AnsibleProvisioner:
@@ -84,6 +98,7 @@ class AnsibleProvisioner:
 
     type_name: ClassVar[str] = "ansible"
     config_class: ClassVar[type[AnsibleConfig]] = AnsibleConfig
+    supports_check_mode: ClassVar[bool] = True
 
     def __init__(self, spec: ProvisionerSpec, project_dir: Path) -> None:
         self.spec = spec
@@ -105,22 +120,37 @@ class AnsibleProvisioner:
     def describe(self) -> str:
         return f"Provisioning with Ansible: {self.playbook}"
 
-    def roles_path(self) -> list[str]:
-        """roles_path, the project's roles, the galaxy_file roles, then Ansible's defaults."""
+    def settings(self) -> ProjectSettings:
+        """The project's ansible.cfg and the ANSIBLE_* environment (ansible_env_vars win)."""
+        return read_project_settings(
+            self.project_dir, self.playbook, self.config.ansible_env_vars
+        )
+
+    def roles_path(self, settings: ProjectSettings | None = None) -> list[str]:
+        """roles_path, the project's roles, the galaxy_file roles, those of ansible.cfg and
+        ANSIBLE_ROLES_PATH, then Ansible's defaults."""
+        settings = settings or self.settings()
         galaxy = [str(self.galaxy_dir / "roles")] if self.galaxy_dir else []
         paths = [
             *self._paths(self.config.roles_path),
             *project_roles_paths(self.playbook, self.project_dir),
             *galaxy,
+            *settings.paths("ANSIBLE_ROLES_PATH", "defaults", "roles_path"),
             *system_roles_paths(),
         ]
         return list(dict.fromkeys(paths))
 
-    def collections_path(self) -> list[str]:
-        """collections_path, the galaxy_file collections, then Ansible's defaults."""
+    def collections_path(self, settings: ProjectSettings | None = None) -> list[str]:
+        """collections_path, the galaxy_file collections, those of ansible.cfg and
+        ANSIBLE_COLLECTIONS_PATH, then Ansible's defaults."""
+        settings = settings or self.settings()
         galaxy = [str(self.galaxy_dir / "collections")] if self.galaxy_dir else []
+        theirs = settings.paths("ANSIBLE_COLLECTIONS_PATH", "defaults", "collections_path")
         defaults = [str(Path(p).expanduser()) for p in DEFAULT_COLLECTIONS_PATHS]
-        return list(dict.fromkeys([*self._paths(self.config.collections_path), *galaxy, *defaults]))
+        return list(
+            dict.fromkeys([*self._paths(self.config.collections_path), *galaxy, *theirs,
+                           *defaults])
+        )  # fmt: skip
 
     def requirements(self) -> Requirements | None:
         """The parsed galaxy_file, or None without one; raises BakeError if unreadable."""
@@ -134,10 +164,11 @@ class AnsibleProvisioner:
         req = self.requirements()
         if req is not None:
             find_galaxy_command(self.config.galaxy_command, self.project_dir)
-        check_playbook(self.playbook, self.roles_path(), req.roles if req else ())
         for pair in self.config.ansible_env_vars:
             if "=" not in pair:
                 raise BakeError(f"ansible_env_vars entry {pair!r} is not KEY=VALUE.")
+        check_playbook(self.playbook, self.roles_path(self.settings()), req.roles if req else ())
+        resolve_extra_arguments(self.config.extra_arguments, self.project_dir)
 
     def prepare(self, ctx: BuildContext) -> None:
         """Install galaxy_file's roles and collections, before any instance exists.
@@ -195,9 +226,8 @@ class AnsibleProvisioner:
         children = {g: {"hosts": {alias: None}} for g in self.config.groups}
         children.update({g: {"hosts": {}} for g in self.config.empty_groups})
         inventory = {"all": {"hosts": {alias: hostvars}, "children": children}}
-        env = {
-            "ANSIBLE_ROLES_PATH": ":".join(self.roles_path()),
-            "ANSIBLE_PIPELINING": "True",
+        settings = self.settings()
+        required = {
             "ANSIBLE_HOST_KEY_CHECKING": "False",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
@@ -211,11 +241,24 @@ class AnsibleProvisioner:
             # daemonizes out of the process group): how bake finds and ends all of them.
             MARKER: ctx.build_id,
         }
-        if self.config.collections_path or self.galaxy_dir:
-            env["ANSIBLE_COLLECTIONS_PATH"] = ":".join(self.collections_path())
+        if settings.get("ssh_connection", "control_path") or (
+            "ANSIBLE_SSH_CONTROL_PATH" in settings.environ
+        ):
+            # A control path of the user's own would put the sockets outside that directory.
+            required["ANSIBLE_SSH_CONTROL_PATH"] = "%(directory)s/%%C"
+        env: dict[str, str] = {}
         for pair in self.config.ansible_env_vars:
             key, _, value = pair.partition("=")
             env[key] = value
+        # ansible-runner starts from bake's own environment, so the user's ANSIBLE_* pass
+        # through; search paths are merged, bake's required settings win.
+        env["ANSIBLE_ROLES_PATH"] = ":".join(self.roles_path(settings))
+        if self.config.collections_path or self.galaxy_dir:
+            env["ANSIBLE_COLLECTIONS_PATH"] = ":".join(self.collections_path(settings))
+        apply_defaults(env, settings, {"ANSIBLE_PIPELINING": "True"})
+        if settings.config_file is not None:
+            env["ANSIBLE_CONFIG"] = str(settings.config_file)
+        env.update(required)
         extravars = {
             "packer_build_name": ctx.build_name,
             "packer_builder_type": ctx.builder_type,
@@ -223,7 +266,10 @@ class AnsibleProvisioner:
             "bake_build_id": ctx.build_id,
             **self.config.extra_vars,
         }
-        cmdline = " ".join(shlex.quote(a) for a in self.config.extra_arguments)
+        arguments = resolve_extra_arguments(self.config.extra_arguments, self.project_dir)
+        if ctx.check_mode:
+            arguments += ["--check", "--diff"]
+        cmdline = " ".join(shlex.quote(a) for a in arguments)
         if self.config.verbosity:
             cmdline = ("-" + "v" * min(self.config.verbosity, 4) + " " + cmdline).strip()
         pdd = _run_dir(ctx)
@@ -232,9 +278,20 @@ class AnsibleProvisioner:
         # on later runs prefers those files to what it is given: an earlier bake's files would
         # run this one with its control path, build id and extra vars.
         shutil.rmtree(pdd / "env", ignore_errors=True)
-        return RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline)
+        plan = RunPlan(pdd, self.playbook, inventory, extravars, env, cmdline)
+        plan.overridden = overridden(settings, required)
+        plan.settings = settings
+        return plan
 
     def _write_inventory(self, ctx: BuildContext, plan: RunPlan) -> Path:
+        """The inventory file, with the project's group_vars/ and host_vars/ linked beside it."""
+        path = self._write_inventory_file(ctx, plan)
+        sources = vars_dir_sources(plan.settings, self.project_dir)
+        for link in link_vars_dirs(path.parent, sources):
+            ctx.ui.message(f"Inventory variables: {link.name}/ from {link.readlink()}")
+        return path
+
+    def _write_inventory_file(self, ctx: BuildContext, plan: RunPlan) -> Path:
         """inventory_file_template if set, else the builder's inventory (``ctx.inventory``,
         e.g. a dynamic one), else the static inventory of ``ctx.ssh``."""
         directory = plan.private_data_dir / "inventory"
@@ -280,9 +337,45 @@ class AnsibleProvisioner:
         return path
 
     def provision(self, ctx: BuildContext, comm: SshCommunicator, deadline: float | None) -> None:
+        plan = self.prepare_run(ctx)
+        if plan.settings.config_file is not None:
+            ctx.ui.message(f"Ansible settings from {plan.settings.config_file}")
+        if plan.overridden:
+            ctx.ui.say(
+                "Note: bake's required Ansible settings win over "
+                + ", ".join(plan.overridden)
+            )
+        if ctx.check_mode:
+            ctx.ui.say("Running the playbook in check mode (--check --diff): nothing changes.")
+        inventory_file = self._write_inventory(ctx, plan)
+        try:
+            self._run_playbook(ctx, plan, inventory_file, deadline)
+            if self.config.idempotence and ctx.check_mode:
+                ctx.ui.say("Skipping the idempotence check: check mode changes nothing.")
+            elif self.config.idempotence:
+                ctx.ui.say("Running the playbook a second time to check idempotence...")
+                state = self._run_playbook(ctx, plan, inventory_file, deadline)
+                if state.changed:
+                    tasks = ", ".join(f"task '{t}' on host {h}" for t, h in state.changed)
+                    raise StepError(
+                        f"Idempotence check failed: playbook {plan.playbook.name} changed "
+                        f"{len(state.changed)} task(s) on its second run: {tasks}",
+                        hint="A second run must change nothing: use modules that check the "
+                        "state, creates:/removes: on commands, or changed_when:.",
+                    )
+                ctx.ui.say("Idempotence check passed: the second run changed nothing.")
+        finally:
+            unlink_vars_dirs(inventory_file.parent)
+            if not self.config.keep_inventory_file:
+                inventory_file.unlink(missing_ok=True)
+            scrub_secrets(plan.private_data_dir, ctx)
+
+    def _run_playbook(
+        self, ctx: BuildContext, plan: RunPlan, inventory_file: Path, deadline: float | None
+    ) -> _EventState:
+        """One ansible-playbook run; raise naming the failed tasks, return what it changed."""
         import ansible_runner  # heavy: imported only when a playbook runs
 
-        plan = self.prepare_run(ctx)
         state = _EventState()
         rid = ctx.record_intent("host.process", what="ansible-playbook")
         journaled = False
@@ -296,8 +389,7 @@ class AnsibleProvisioner:
                 # trustworthy as the event files it was read from.
                 ctx.record_created(rid, str(pid), pid=pid, start=process_start_time(pid))
                 journaled = True
-            line = _render_event(event, state)
-            if line:
+            for line in _render_event(event, state):
                 ctx.ui.message(line)
             return True
 
@@ -310,7 +402,6 @@ class AnsibleProvisioner:
                 return True
             return ctx.cancelled
 
-        inventory_file = self._write_inventory(ctx, plan)
         try:
             result = ansible_runner.run(
                 private_data_dir=str(plan.private_data_dir),
@@ -323,7 +414,8 @@ class AnsibleProvisioner:
                 event_handler=on_event,
                 cancel_callback=cancel,
                 quiet=True,
-                ident=f"{int(time.time())}-{ctx.build_id[:8]}",  # two bakes, one output dir
+                # Unique per run: two bakes share an output dir, idempotence runs twice.
+                ident=f"{int(time.time())}-{ctx.build_id[:8]}-{uuid.uuid4().hex[:4]}",
                 rotate_artifacts=5,
             )
         finally:
@@ -331,11 +423,8 @@ class AnsibleProvisioner:
             # may leave workers behind. Nothing of this run may outlive it.
             kill_build_processes(ctx.build_id)
             ctx.record_gone(rid)
-            if not self.config.keep_inventory_file:
-                inventory_file.unlink(missing_ok=True)
-            scrub_secrets(plan.private_data_dir, ctx)
         if result.status == "successful":
-            return
+            return state
         if timed_out:
             raise WaitTimeout(f"playbook {plan.playbook.name}", self.spec.timeout, "running")
         if result.status == "canceled":
@@ -372,39 +461,63 @@ def connection_vars(target: SshTarget) -> dict[str, str]:
     return found
 
 
-def _render_event(event: dict[str, Any], state: _EventState) -> str:
+def _render_event(event: dict[str, Any], state: _EventState) -> list[str]:
     kind = event.get("event", "")
     data = event.get("event_data", {})
     if kind == "playbook_on_play_start":
-        return f"PLAY [{data.get('name') or data.get('play', '')}]"
-    if kind == "playbook_on_task_start":
+        return [f"PLAY [{data.get('name') or data.get('play', '')}]"]
+    if kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
         state.task = data.get("task", "")
-        return ""
+        return []
     host = data.get("host", "")
     results = data.get("res", {}) if isinstance(data.get("res"), dict) else {}
     if kind == "runner_on_ok":
         status = "changed" if results.get("changed") else "ok"
-        return f"TASK [{state.task}] {status}: {host}"
+        if results.get("changed"):
+            state.changed.append((state.task, host))
+        return [f"TASK [{state.task}] {status}: {host}", *render_diff(results.get("diff"))]
     if kind == "runner_on_skipped":
-        return f"TASK [{state.task}] skipping: {host}"
+        return [f"TASK [{state.task}] skipping: {host}"]
     if kind in ("runner_on_failed", "runner_on_unreachable"):
         msg = str(results.get("msg") or results.get("stderr") or results.get("reason") or "")
         msg = " ".join(msg.split())[:500]
         if kind == "runner_on_failed" and data.get("ignore_errors"):
-            return f"TASK [{state.task}] failed (ignored): {host}: {msg}"
+            return [f"TASK [{state.task}] failed (ignored): {host}: {msg}"]
         what = "unreachable" if kind == "runner_on_unreachable" else "failed"
         state.failures.append(f"task '{state.task}' {what} on host {host}: {msg}")
-        return f"TASK [{state.task}] {what.upper()}: {host}: {msg}"
-    if kind == "playbook_on_handler_task_start":
-        state.task = data.get("task", "")
-        return ""
+        return [f"TASK [{state.task}] {what.upper()}: {host}: {msg}"]
     if kind == "playbook_on_stats":
         parts = []
         for key in ("ok", "changed", "failures", "skipped", "dark"):
             count = sum(data.get(key, {}).values()) if isinstance(data.get(key), dict) else 0
             parts.append(f"{'unreachable' if key == 'dark' else key}={count}")
-        return "PLAY RECAP " + " ".join(parts)
-    return ""
+        return ["PLAY RECAP " + " ".join(parts)]
+    return []
+
+
+def render_diff(diff: object, limit: int = 40) -> list[str]:
+    """A task's --diff result as indented unified-diff lines (at most ``limit``)."""
+    items = diff if isinstance(diff, list) else [diff] if isinstance(diff, dict) else []
+    lines: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("prepared"), str):
+            lines += item["prepared"].splitlines()
+            continue
+        before, after = item.get("before", ""), item.get("after", "")
+        if isinstance(before, dict) or isinstance(after, dict):
+            before, after = yaml.safe_dump(before or {}), yaml.safe_dump(after or {})
+        if not isinstance(before, str) or not isinstance(after, str) or before == after:
+            continue
+        lines += difflib.unified_diff(
+            before.splitlines(), after.splitlines(),
+            str(item.get("before_header", "before")), str(item.get("after_header", "after")),
+            lineterm="",
+        )  # fmt: skip
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... ({len(lines) - limit} more diff lines)"]
+    return ["    " + line for line in lines]
 
 
 def _output_tail(result: Any, ctx: BuildContext, lines: int = 5) -> str:

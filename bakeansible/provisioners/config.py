@@ -48,6 +48,11 @@ class AnsibleConfig:
     keep_inventory_file: bool = opt(False, doc="Keep the generated inventory after the build.")
     use_proxy: bool | None = opt(None, doc="Accepted for Packer templates and ignored.")
     verbosity: int = opt(0, doc="ansible-playbook -v level (0-4).")
+    idempotence: bool = opt(
+        False,
+        doc="Run the playbook a second time and fail, naming the tasks, if any reports "
+        "changed (molecule's idempotence check).",
+    )
 
     def __post_init__(self) -> None:
         from bakeansible.provisioners.inventory import template_problems

@@ -82,6 +82,9 @@ class StepProvision(Step[BuildContext]):
     def run(self, ctx: BuildContext) -> None:
         for prov in self.provisioners:
             spec: ProvisionerSpec = prov.spec
+            if ctx.check_mode and not prov.supports_check_mode:
+                ctx.ui.say(f"Skipping the {spec.type} provisioner: it has no check mode.")
+                continue
             if spec.pause_before:
                 ctx.ui.say(f"Pausing {spec.pause_before:.0f}s before the next provisioner...")
                 ctx.sleep(spec.pause_before)

@@ -21,6 +21,8 @@ class ShellProvisioner:
 
     type_name: ClassVar[str] = "shell"
     config_class: ClassVar[type[ShellConfig]] = ShellConfig
+    # A command cannot preview what it would change: check mode skips it.
+    supports_check_mode: ClassVar[bool] = False
 
     def __init__(self, spec: ProvisionerSpec, project_dir: Path) -> None:
         self.spec = spec

@@ -9,12 +9,15 @@ made; a build's test phase boots a fresh instance from the new image with it.
 from __future__ import annotations
 
 import os
+import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bakeansible.builders.local import network, rootfs
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.steps import (
+    LocalContext,
     StepBootContainer,
     StepCreateKeyPair,
     StepCreateNetwork,
@@ -24,9 +27,11 @@ from bakeansible.builders.local.steps import (
     StepWaitBoot,
 )
 from bakeansible.errors import PreflightError
+from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.step import Step
 from bakeansible.procs import require_tools
 from bakeansible.provisioners.run import StepConnectSsh
+from bakeansible.provisioners.testphase import TestInstance
 
 
 def boot_steps(config: LocalConfig, project_dir: Path) -> list[Step[Any]]:
@@ -74,3 +79,32 @@ def check_boot(config: LocalConfig, project_dir: Path) -> None:
     rootfs.check_cache_entry(cached)
     require_tools(*tools)
     network.check_available()
+
+
+def image_instance(
+    image: Path, config: LocalConfig, base: BuildContext, project_dir: Path, name: str
+) -> TestInstance:
+    """A fresh container of ``image`` (a tarball), as a build of its own named ``name``
+    (journaled under a new build id) that shares ``base``'s output, cancellation and journal.
+
+    The image is extracted into the source cache like a chained build's source; when it was
+    not there before, ``release`` removes it again (a new image is rarely booted twice)."""
+    config = replace(config, source=str(image))
+    ctx = LocalContext(
+        build_id=uuid.uuid4().hex,
+        build_name=name,
+        builder_type="local",
+        ui=base.ui,
+        cancel_event=base.cancel_event,
+        journal=base.journal,
+        masker=base.masker,
+        output_dir=base.output_dir,
+        project_dir=project_dir,
+    )
+    cached = rootfs.tarball_cache_path(image).exists() if image.is_file() else True
+
+    def release() -> None:
+        if not cached:
+            rootfs.remove_tarball_rootfs(image)
+
+    return TestInstance(ctx, boot_steps(config, project_dir), release)

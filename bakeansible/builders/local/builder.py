@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from bakeansible.artifacts.checksum import file_digest
 from bakeansible.builders.local import rootfs
-from bakeansible.builders.local.boot import boot_steps, check_boot
+from bakeansible.builders.local.boot import boot_steps, check_boot, image_instance
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.local.existing import check_existing_image
 from bakeansible.builders.local.steps import (
@@ -29,6 +29,7 @@ from bakeansible.provisioners.run import (
     StepProvision,
     make_provisioners,
 )
+from bakeansible.provisioners.testphase import StepTestImage, TestInstance, make_checks
 
 
 class LocalBuilder:
@@ -46,6 +47,7 @@ class LocalBuilder:
         self.config: LocalConfig = spec.config
         self.project_dir = project_dir or Path.cwd()
         self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
+        self.checks = make_checks(spec.tests, self.project_dir)
 
     @property
     def output_dir(self) -> Path:
@@ -68,7 +70,7 @@ class LocalBuilder:
             )
         if self.config.ssh_agent_auth:
             require_agent(f"Build {self.spec.name}")
-        for prov in self.provisioners:
+        for prov in [*self.provisioners, *(c.provisioner for c in self.checks)]:
             prov.validate()
 
     def source_identity(self) -> str:
@@ -96,14 +98,24 @@ class LocalBuilder:
         return ctx
 
     def steps(self, ctx: LocalContext) -> list[Step[Any]]:
-        return [
-            StepPrepareProvisioners(self.provisioners),
+        steps: list[Step[Any]] = [
+            StepPrepareProvisioners([*self.provisioners, *(c.provisioner for c in self.checks)]),
             StepRemoveExistingImage(self.image_path),
             *boot_steps(self.config, self.project_dir),
             StepProvision(self.provisioners, self.config.ssh_timeout),
             StepPowerOff(self.config),
             StepSnapshot(self.config, self.image_path),
         ]
+        if self.checks:
+            steps.append(StepTestImage(self.checks, self.config.ssh_timeout, self.test_instance))
+        return steps
+
+    def test_instance(self, ctx: LocalContext) -> TestInstance:
+        """A fresh container of the image the build just wrote, for the test phase."""
+        assert ctx.image_path is not None
+        return image_instance(
+            ctx.image_path, self.config, ctx, self.project_dir, f"{ctx.build_name}-test"
+        )
 
 
 def _check_writable(directory: Path) -> None:

@@ -290,6 +290,16 @@ def ensure_tarball_rootfs(
     return _build_once(target, build, f"{tarball}\n", progress, cancel, f"Source tarball {tarball}")
 
 
+def remove_tarball_rootfs(tarball: Path, root: Path | None = None) -> None:
+    """Remove the extracted ``tarball`` from the cache (under its lock), if it is there."""
+    target = tarball_cache_path(tarball, root)
+    lock = target.with_name(f"{target.name}.lock")
+    with _locked(lock, target.name):
+        _complete(target).unlink(missing_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+    lock.unlink(missing_ok=True)
+
+
 def base_cache_path(
     suite: str, extra_packages: tuple[str, ...], mirror: str, root: Path | None = None
 ) -> Path:

@@ -45,6 +45,7 @@ class StepRemoveExistingImage(Step[LocalContext]):
     """With -force, deletes an image of the same name in the output directory."""
 
     title = ""
+    makes_artifact = True
 
     def __init__(self, image: Path) -> None:
         self.image = image
@@ -296,6 +297,8 @@ class StepPowerOff(Step[LocalContext]):
 class StepSnapshot(Step[LocalContext]):
     """Writes the root filesystem to <output_dir>/<image_name>.tar.zst and its .sha256."""
 
+    makes_artifact = True
+
     def __init__(self, config: LocalConfig, image: Path) -> None:
         self.config = config
         self.image = image
@@ -335,6 +338,10 @@ class StepSnapshot(Step[LocalContext]):
     def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
         if outcome is Outcome.SUCCESS:
             # The image is the product: it stays, and the journal stops tracking it.
+            ctx.record_gone(getattr(self, "rid", None))
+            return
+        if ctx.image_path is not None and ctx.keep_image:
+            ctx.ui.say(f"Keeping image {self.image} because {ctx.keep_image}.")
             ctx.record_gone(getattr(self, "rid", None))
             return
         if ctx.image_path is not None:

@@ -1,7 +1,8 @@
 """The ``tencentcloud-cvm`` builder: the whole build as one flat list of steps.
 
 Pre-validate, check source image, key pair, VPC, subnet, security group, run instance, connect,
-provision, detach key pair, create image, share, copy: Packer's order, with its bugs fixed
+provision, detach key pair, create image, test it (on a fresh instance), share, copy: Packer's
+order (plus the tests), with its bugs fixed
 (see each step's docstring). Cleanups run in reverse: instance, security group, subnet, VPC and
 key pair always go; the image and its copies stay only when the build succeeded.
 """
@@ -58,6 +59,7 @@ from bakeansible.provisioners.run import (
     StepProvision,
     make_provisioners,
 )
+from bakeansible.provisioners.testphase import StepTestImage, TestInstance, make_checks
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class TencentCvmBuilder:
         self.project_dir = project_dir or Path.cwd()
         self.env = dict(os.environ) if env is None else env
         self.provisioners = make_provisioners(spec.provisioners, self.project_dir)
+        self.checks = make_checks(spec.tests, self.project_dir)
         self._checked: AccessCheck | None = None
         self._lookup: TencentClient | None = None
         self._source: str | None = None
@@ -108,7 +111,12 @@ class TencentCvmBuilder:
         self.checked_access()
         if self.config.ssh_agent_auth and self.config.communicator == "ssh":
             require_agent(f"Build {self.spec.name}")
-        for prov in self.provisioners:
+        if self.checks and self.config.communicator != "ssh":
+            raise ConfigError(
+                [self.spec.issue("tests", "tests need communicator ssh to reach the instance")],
+                hint="Set communicator to ssh, or remove the build's tests.",
+            )
+        for prov in [*self.provisioners, *(c.provisioner for c in self.checks)]:
             prov.validate()
 
     # -- the build ------------------------------------------------------------------------
@@ -193,7 +201,8 @@ class TencentCvmBuilder:
 
         steps: list[Step[Any]] = []
         if c.communicator == "ssh":
-            steps.append(StepPrepareProvisioners(self.provisioners))
+            checks = [c.provisioner for c in self.checks]
+            steps.append(StepPrepareProvisioners([*self.provisioners, *checks]))
         if role := self.role():
             steps.append(StepAssumeRole(*role))
         steps += [
@@ -231,7 +240,46 @@ class TencentCvmBuilder:
                 dict(c.image_tags),
                 c.image_ready_timeout,
             ),
+        ]
+        if self.checks:  # before sharing and copying: a failed image goes nowhere
+            steps.append(StepTestImage(self.checks, c.ssh_timeout, self.test_instance))
+        steps += [
             StepShareImage(c.image_share_accounts),
             StepCopyImage(c.copy_regions(region), c.image_name, c.image_copy_timeout),
         ]
         return steps
+
+    def test_instance(self, ctx: TencentContext) -> TestInstance:
+        """A fresh CVM of the new image in the build's own VPC, subnet and security group
+        (SSH let in from where bake reaches it, if the group does not allow that yet), with
+        its key pair; the build's own instance, still there, is left out of Ansible's inventory
+        by its instance id."""
+        # The test instance is part of this build (same id): its short-lived host files go in
+        # the build's own directory, made now so the build removes it at its end.
+        ctx.temp_dir()
+        child = TencentContext.from_base(
+            ctx,
+            client=ctx.client,
+            access=ctx.access,
+            zone=ctx.zone,
+            tags=ctx.tags,
+            key_id=ctx.key_id,
+            private_key_path=ctx.private_key_path,
+            vpc_id=ctx.vpc_id,
+            vpc_cidr=ctx.vpc_cidr,
+            subnet_id=ctx.subnet_id,
+            security_group_id=ctx.security_group_id,
+            ssh_ingress_cidrs=ctx.ssh_ingress_cidrs,  # shared: the group is the build's
+        )
+        child.ssh, child.comm, child.artifact = None, None, None
+        c = self.config
+        name = f"{c.instance_name or f'bake_{ctx.build_id[:8]}'}_test"
+        steps: list[Step[Any]] = [
+            StepCheckSourceImage(ctx.image_id, ""),
+            StepRunInstance(c, name),
+        ]
+        if not c.security_group_id:
+            over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
+            steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
+        steps.append(StepConnectSsh(c.ssh_timeout))
+        return TestInstance(child, steps)

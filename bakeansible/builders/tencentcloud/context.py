@@ -52,6 +52,8 @@ class TencentContext(BuildContext):
     vpc_cidr: str = ""
     subnet_id: str = ""
     security_group_id: str = ""
+    #: The sources the temporary group already lets SSH in from (a test instance adds its own).
+    ssh_ingress_cidrs: list[str] = field(default_factory=list)
     instance_id: str = ""
     instance: Any = None
     #: The instance could not be terminated: what it uses cannot be deleted, so don't wait.

@@ -40,8 +40,10 @@ def render_inventory(
     port: int = 22,
     private_key_file: Path | None = None,
     private_address: bool = False,
+    instance_id: str = "",
 ) -> dict[str, object]:
-    """The ``*.bake_cvm.yml`` document selecting the build's running instance."""
+    """The ``*.bake_cvm.yml`` document selecting the build's running instance (and only
+    ``instance_id`` when given: a test instance runs beside the build's own)."""
     address = "private_ip_address" if private_address else "public_ip_address"
     compose: dict[str, str] = {
         "ansible_host": f"{address} | default(private_ip_address, true)",
@@ -50,10 +52,13 @@ def render_inventory(
     }
     if private_key_file is not None:
         compose["ansible_ssh_private_key_file"] = repr(str(private_key_file))
+    filters = {f"tag:{TAG_BUILD_ID}": build_id}
+    if instance_id:
+        filters["instance-id"] = instance_id
     doc: dict[str, object] = {
         "plugin": "bake_cvm",
         "regions": [region],
-        "filters": {f"tag:{TAG_BUILD_ID}": build_id},
+        "filters": filters,
         "include_states": ["RUNNING"],
         "hostnames": ["instance-id"],
         "compose": compose,
@@ -91,6 +96,7 @@ def write_build_inventory(
         port=ssh.port if ssh else 22,
         private_key_file=ssh.private_key_path if ssh else None,
         private_address=private,
+        instance_id=ctx.instance_id,
     )
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / "build.bake_cvm.yml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bakeansible.builders.local.rootfs import tarball_cache_path
 from bakeansible.pipeline.journal import Journal
-from tests.conftest import bake_env
+from tests.conftest import REPO, bake_env
 from tests.procs import bake_until
 
 pytestmark = pytest.mark.usefixtures("base_rootfs")
@@ -31,6 +33,9 @@ def open_journal_resources(state_dir: Path) -> list[str]:
 
 
 def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> None:
+    """The README's first command: site.yml, then verify.yml (next to it) on a fresh
+    container of the new image; then ``bake test`` of that image."""
+    shutil.copy(REPO / "playbooks/verify.yml", project / "playbooks/verify.yml")
     result = run_bake(
         [
             "--playbook", "playbooks/site.yml", "--image-name", "web",
@@ -47,6 +52,16 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
     assert "==> Builds finished. The artifacts of successful builds are:" in out
 
     image = project / "output" / "web.tar.zst"
+    # The test phase: verify.yml (with the same -e: port 8080) on a container of the image.
+    assert (
+        "Note: testing the image with playbooks/verify.yml (next to the playbook; --no-test "
+        "skips it)" in out
+    )
+    tested = out[out.index("==> local: Testing the new image on a fresh instance...") :]
+    assert f"==> local: Preparing source image {image}..." in tested
+    assert "TASK [Nginx serves the configured page] ok: default" in tested
+    assert f"==> local: Tests passed on a fresh instance of {image}." in tested
+    assert not tarball_cache_path(image).exists()  # the extracted image went with the test
     assert image.is_file()
     digest = hashlib.sha256(image.read_bytes()).hexdigest()
     assert (project / "output/web.tar.zst.sha256").read_text() == f"{digest}  web.tar.zst\n"
@@ -79,9 +94,33 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
     assert manifest["last_run_uuid"] == build["packer_run_uuid"]
     assert isinstance(build["build_time"], int)
     assert build["input_fingerprint"].startswith("sha256:")
+    assert build["test_result"] == "passed"
     # The event log is kept; the key is not.
     assert list((project / "output/local-ansible/artifacts").rglob("job_events/*.json"))
     assert open_journal_resources(state_dir) == []
+    builds = Journal(state_dir / "journal.sqlite").builds()
+    assert sorted((b.name, b.state) for b in builds) == [
+        ("local", "succeeded"),
+        ("local-test", "succeeded"),
+    ]
+
+    # bake test of the tarball: checks run in order on a fresh instance; a failing one exits 1.
+    checked = run_bake(
+        [
+            "test", "output/web.tar.zst", "--playbook", "playbooks/verify.yml",
+            "-e", "nginx_listen_port=8080", "--command", "systemctl is-active nginx",
+            "--command", "test -e /etc/not-baked", "-color=false",
+        ],
+        project,
+    )
+    out = checked.stdout + checked.stderr
+    assert checked.returncode == 1, out
+    assert "TASK [Nginx serves the configured page] ok: default" in out
+    assert "==> test: Test 2/3: systemctl is-active nginx" in out
+    assert "==> Test 'test -e /etc/not-baked' failed: Shell provisioner script (inline) " in out
+    assert "Traceback" not in out
+    assert open_journal_resources(state_dir) == []
+    assert not tarball_cache_path(image).exists()
     check_cache_hit(project, state_dir, image)
 
 

@@ -283,3 +283,22 @@ def test_untitled_step_prints_no_header(rec: Recorder, ctx: BuildContext) -> Non
     run_steps([quiet, FakeStep("a", rec)], ctx)
     assert ui_lines(ctx, "say") == ["Step a..."]
     assert rec.cleanups() == ["a", "q"]
+
+
+def test_check_mode_skips_the_steps_that_make_the_artifact(
+    rec: Recorder, ctx: BuildContext
+) -> None:
+    image = FakeStep("image", rec)
+    image.makes_artifact = True
+    steps = [FakeStep("a", rec), image, FakeStep("c", rec)]
+    ctx.check_mode = True
+    run_steps(steps, ctx)
+    assert rec.runs() == ["a", "c"]
+    assert rec.cleanups() == ["c", "a"]  # a skipped step is not entered
+    assert ui_lines(ctx, "say") == [
+        "Step a...", "Skipping: Step image (check mode makes no image)", "Step c...",
+    ]  # fmt: skip
+    ctx.check_mode = False
+    rec.events.clear()
+    run_steps(steps, ctx)
+    assert rec.runs() == ["a", "image", "c"]

@@ -20,6 +20,8 @@ class StepCopyImage(Step[TencentContext]):
     ``image_copy_timeout`` and fails fast on CREATEFAILED.
     """
 
+    makes_artifact = True
+
     def __init__(self, regions: list[str], image_name: str, timeout: float) -> None:
         self.regions = regions
         self.image_name = image_name

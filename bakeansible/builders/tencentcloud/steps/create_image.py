@@ -53,6 +53,8 @@ class StepCreateImage(Step[TencentContext]):
     ForcePoweroff/Sysprep are sent as the strings the API documents.
     """
 
+    makes_artifact = True
+
     def __init__(
         self,
         image_name: str,
@@ -118,6 +120,10 @@ class StepCreateImage(Step[TencentContext]):
             return
         if outcome is Outcome.SUCCESS:
             ctx.record_gone(self._rid)  # the artifact: kept, no longer the journal's to reap
+            return
+        if ctx.keep_image:
+            ctx.ui.say(f"Keeping image {self._created} because {ctx.keep_image}.")
+            ctx.record_gone(self._rid)
             return
         ctx.ui.say(cleaning("image", outcome))
         image_id = self._created

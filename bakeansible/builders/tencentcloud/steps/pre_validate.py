@@ -43,6 +43,10 @@ class StepPreValidate(Step[TencentContext]):
         for region in [ctx.region, *self.copy_regions]:
             client = ctx.api if region == ctx.region else ctx.api.for_region(region)
             existing = find_images_by_name(client, self.image_name)
+            if existing and ctx.check_mode:
+                ids = ", ".join(img.ImageId for img in existing)
+                ctx.ui.message(f"Image name used by {ids} in {region} (check mode makes no image)")
+                continue
             if existing and not ctx.force:
                 ids = ", ".join(img.ImageId for img in existing)
                 raise StepError(

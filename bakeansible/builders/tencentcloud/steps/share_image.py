@@ -9,6 +9,8 @@ from bakeansible.pipeline.step import Outcome, Step
 class StepShareImage(Step[TencentContext]):
     """Reads ``ctx.image_id``; shares it with ``image_share_accounts``."""
 
+    makes_artifact = True
+
     def __init__(self, accounts: tuple[str, ...]) -> None:
         self.accounts = list(accounts)
         self.title = "Trying to share image..." if accounts else ""

@@ -64,7 +64,9 @@ def default_source_cidrs(
 
 class StepAllowSsh(Step[TencentContext]):
     """Reads ``ctx.ssh`` and ``ctx.security_group_id`` (a group bake created); adds its one
-    ingress policy. No cleanup: the policy goes with the group."""
+    ingress policy, for the sources not in ``ctx.ssh_ingress_cidrs`` yet (a test instance may
+    be reached from another local address than the build's), and records them there.
+    No cleanup: the policy goes with the group."""
 
     title = "Trying to create securitygroup policies..."
 
@@ -81,6 +83,10 @@ class StepAllowSsh(Step[TencentContext]):
             )
             if warning:
                 ctx.ui.error(f"Warning: {warning}")
+        cidrs = [c for c in cidrs if c not in ctx.ssh_ingress_cidrs]
+        if not cidrs:
+            ctx.ui.message("Securitygroup policies: SSH is already allowed from this machine")
+            return
         ingress = [
             {
                 "Protocol": "TCP",
@@ -96,5 +102,6 @@ class StepAllowSsh(Step[TencentContext]):
             "CreateSecurityGroupPolicies",
             {"SecurityGroupId": ctx.security_group_id, "SecurityGroupPolicySet": policies},
         )
+        ctx.ssh_ingress_cidrs.extend(cidrs)
         ctx.ui.message(f"Securitygroup policies created: SSH ({ctx.ssh.port}/tcp) from "
                        + ", ".join(cidrs))  # fmt: skip
