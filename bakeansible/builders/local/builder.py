@@ -21,6 +21,7 @@ from bakeansible.builders.local.steps import (
     StepPowerOff,
     StepPrepareSource,
     StepRemoveExistingImage,
+    StepServePackageCache,
     StepSnapshot,
     StepWaitBoot,
 )
@@ -127,6 +128,7 @@ class LocalBuilder:
             StepRemoveExistingImage(self.image_path),
             StepPrepareSource(self.config, self.project_dir),
             StepCreateNetwork(),
+            StepServePackageCache(),
             StepCreateWorkdir(),
             StepCreateKeyPair(self.config.ssh_agent_auth),
             StepMountRootfs(self.config),

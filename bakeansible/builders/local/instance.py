@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakeansible.builders.local import network
+from bakeansible.builders.local import network, pkgcache
 from bakeansible.errors import BakeError
 from bakeansible.procinfo import process_running
 
@@ -83,8 +83,10 @@ def prepare_root(
     authorized_key: str | None = None,
     user: str = "root",
     password: str | None = None,
+    apt_proxy: str | None = None,
 ) -> None:
-    """Write what the instance needs to boot like a cloud VM: sshd on its address, the key."""
+    """Write what the instance needs to boot like a cloud VM: sshd on its address, the key,
+    and apt's way to the host's package cache (``apt_proxy``, a URL)."""
     ssh_dir = root / "etc/ssh/sshd_config.d"
     ssh_dir.mkdir(parents=True, exist_ok=True)
     (ssh_dir / "00-bake-listen.conf").write_text(
@@ -116,6 +118,10 @@ def prepare_root(
         keys.chmod(0o600)
     if password:
         _set_root_password(root, password)
+    if apt_proxy:
+        conf = root / pkgcache.APT_CONF
+        conf.parent.mkdir(parents=True, exist_ok=True)
+        conf.write_text(pkgcache.apt_conf(apt_proxy))
 
 
 def has_user(root: Path, user: str) -> bool:
@@ -146,6 +152,7 @@ def forget_instance_files(root: Path) -> None:
     for rel in (
         "etc/ssh/sshd_config.d/00-bake-listen.conf",
         "etc/ssh/sshd_config.d/01-bake-password.conf",
+        pkgcache.APT_CONF,
     ):
         with contextlib.suppress(FileNotFoundError):
             (root / rel).unlink()

@@ -25,6 +25,7 @@ ALWAYS_EXCLUDED = (
     "./etc/ssh/ssh_host_*",
     "./etc/ssh/sshd_config.d/00-bake-listen.conf",
     "./etc/ssh/sshd_config.d/01-bake-password.conf",
+    "./etc/apt/apt.conf.d/00-bake-proxy",
     "./root/.ssh/authorized_keys",
     "./home/*/.ssh/authorized_keys",
     "./var/cache/apt/archives/*.deb",
