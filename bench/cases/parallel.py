@@ -3,6 +3,7 @@ what the package cache saved the warm bake (files served from the cache, bytes f
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
@@ -35,7 +36,7 @@ def bake_many(tmp: Path, count: int, outputs: list[str]) -> None:
 
 def run(quick: bool) -> list[dict[str, Any]]:
     many = 2 if quick else 4
-    runs = 1 if quick else 3
+    runs = 1 if quick else int(os.environ.get("BENCH_RUNS", "3"))
     outputs: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-par-") as name:
         tmp = Path(name)

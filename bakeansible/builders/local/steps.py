@@ -80,6 +80,7 @@ class StepPrepareSource(Step[LocalContext]):
                 mirror=self.config.mirror,
                 cancel=ctx.cancel_event,
                 progress=ctx.ui.message,
+                say=ctx.ui.say,
                 owner=ctx,
             )
         ctx.ui.message(f"Source root filesystem: {ctx.lower}")
@@ -346,6 +347,7 @@ class StepSnapshot(Step[LocalContext]):
             remove_apt_lists=self.config.remove_apt_lists,
             cancel=ctx.cancel_event,
             owner=ctx,
+            say=ctx.ui.say,
         )
         ctx.record_gone(self.partial_rid)
         ctx.record_created(self.rid, str(self.image))
