@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import signal
 import subprocess
 import tarfile
@@ -44,6 +45,7 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
         "    local: TASK [Install nginx] changed: default" in out
     )
     assert "==> Builds finished. The artifacts of successful builds are:" in out
+    assert re.search(r"Package cache: \d+ served from the cache, \d+ fetched", out), out
 
     image = project / "output" / "web.tar.zst"
     assert image.is_file()
@@ -68,6 +70,9 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
         assert "./root/.ssh/authorized_keys" not in names
         assert not any(n.startswith("./etc/ssh/ssh_host_") for n in names)
         assert "./etc/ssh/sshd_config.d/00-bake-listen.conf" not in names
+        # apt went through the host's package cache, which leaves no trace in the image.
+        assert "./etc/apt/apt.conf.d/00-bake-proxy" not in names
+        assert not any(n.endswith(".deb") for n in names)
         assert not any(n.startswith("./proc/") and n != "./proc/" for n in names)
 
     manifest = json.loads((project / "output/manifest.json").read_text())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -40,5 +39,5 @@ def test_tree_size_counts_regular_files_once(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a/f").write_bytes(b"x" * 100)
     (tmp_path / "g").write_bytes(b"y" * 20)
-    os.symlink("/usr", tmp_path / "link")
+    (tmp_path / "link").symlink_to("/usr")
     assert tree_size(tmp_path) == 120
