@@ -106,7 +106,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     from bakeansible.builders.local import pkgcache
     from bakeansible.builders.local.rootfs import ensure_base_rootfs
 
-    runs = 1 if quick else 5
+    runs = 1 if quick else int(os.environ.get("BENCH_RUNS", "5"))
     playbook = "bench/playbooks/tiny.yml" if quick else "playbooks/site.yml"
     base = ensure_base_rootfs("bookworm")
     with tempfile.TemporaryDirectory(prefix="bench-local-") as name:

@@ -42,6 +42,9 @@ WantedBy=multi-user.target
 """
 
 
+HOSTKEY = "etc/ssh/ssh_host_ed25519_key"
+
+
 def mount_overlay(lower: Path, upper: Path, work: Path, merged: Path) -> None:
     for d in (upper, work, merged):
         d.mkdir(parents=True, exist_ok=True)
@@ -91,8 +94,20 @@ def prepare_root(
     ssh_dir.mkdir(parents=True, exist_ok=True)
     (ssh_dir / "00-bake-listen.conf").write_text(
         f"# Written by bake for this instance only; removed from the image.\n"
-        f"ListenAddress {address}\nUseDNS no\n"
+        f"ListenAddress {address}\nUseDNS no\nHostKey /{HOSTKEY}\n"
     )
+    # Only the host key this instance's sshd uses, made on the host: `ssh-keygen -A` at boot
+    # also makes an RSA key, half a second of CPU before sshd can start. Images carry no host
+    # key (see snapshot), so each of their instances still makes all of them on first boot.
+    hostkey = root / HOSTKEY
+    if not hostkey.exists():
+        result = subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{hostname}",
+             "-f", str(hostkey)],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise BakeError(f"Could not make the instance's SSH host key: {result.stderr.strip()}")
     unit = root / "etc/systemd/system/bake-ssh-hostkeys.service"
     unit.parent.mkdir(parents=True, exist_ok=True)
     unit.write_text(HOSTKEYS_UNIT)

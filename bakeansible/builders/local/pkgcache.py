@@ -131,8 +131,10 @@ class PackageCache:
 
         self._server = ThreadingHTTPServer((self.bind, 0), Handler)
         self._server.daemon_threads = True
+        # A short poll interval: stop() waits for it, at the end of every build.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"pkgcache-{self.bind}", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name=f"pkgcache-{self.bind}",
+            daemon=True,
         )
         self._thread.start()
 
