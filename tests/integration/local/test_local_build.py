@@ -46,6 +46,7 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
     )
     assert "==> Builds finished. The artifacts of successful builds are:" in out
     assert re.search(r"Package cache: \d+ served from the cache, \d+ fetched", out), out
+    assert re.search(r"==> local: Wrote web\.tar\.zst: [\d.]+ MB in [\d.]+s", out), out
 
     image = project / "output" / "web.tar.zst"
     assert image.is_file()
