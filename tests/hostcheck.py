@@ -84,6 +84,15 @@ def bake_temp_dirs() -> set[str]:
     }
 
 
+def package_cache_partials() -> set[str]:
+    """Downloads in progress of builds' package caches (``<cache>/apt/.partial/<build id>``):
+    each build removes its own, ``bake cleanup`` those of a killed one."""
+    from bakeansible.builders.local.pkgcache import store_dir
+
+    partial = store_dir() / ".partial"
+    return {str(p) for p in partial.iterdir()} if partial.is_dir() else set()
+
+
 def network_namespaces() -> set[str]:
     """Named network namespaces (`ip netns list`)."""
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
@@ -141,6 +150,7 @@ class HostState:
     network: NetworkState
     children: frozenset[tuple[int, str]] = frozenset()
     temp_dirs: frozenset[str] = frozenset()
+    partials: frozenset[str] = frozenset()
 
     @classmethod
     def read(cls) -> HostState:
@@ -149,6 +159,7 @@ class HostState:
             frozenset(propagate_dirs()), NetworkState.read(),
             children=frozenset(bake_host_processes()),
             temp_dirs=frozenset(bake_temp_dirs()),
+            partials=frozenset(package_cache_partials()),
         )
 
     def leaks_since(self, before: HostState) -> list[str]:
@@ -163,6 +174,8 @@ class HostState:
             leaks.append(f"host processes of bake left: {sorted(extra)}")
         if extra := self.temp_dirs - before.temp_dirs:
             leaks.append(f"temporary directories left: {sorted(extra)}")
+        if extra := self.partials - before.partials:
+            leaks.append(f"package cache downloads left: {sorted(extra)}")
         leaks.extend(self.network.leaks_since(before.network))
         return leaks
 

@@ -38,3 +38,13 @@ def test_a_leaked_child_and_temp_dir_fail_the_leak_check(
     assert str(leaked_dir) in text, text
     after = HostState.read()
     assert not after.children - before.children and not after.temp_dirs - before.temp_dirs
+
+
+def test_a_leaked_package_cache_download_fails_the_leak_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BAKE_CACHE_DIR", str(tmp_path / "cache"))
+    before = HostState.read()
+    leaked = tmp_path / "cache/apt/.partial/0123abcd"
+    leaked.mkdir(parents=True)
+    assert any(str(leaked) in leak for leak in HostState.read().leaks_since(before))

@@ -24,6 +24,7 @@ from bakeansible.builders.local.steps import (
     StepCreateWorkdir,
     StepMountRootfs,
     StepPrepareSource,
+    StepServePackageCache,
     StepWaitBoot,
 )
 from bakeansible.errors import PreflightError
@@ -34,12 +35,19 @@ from bakeansible.provisioners.run import StepConnectSsh
 from bakeansible.provisioners.testphase import TestInstance
 
 
-def boot_steps(config: LocalConfig, project_dir: Path) -> list[Step[Any]]:
+def boot_steps(
+    config: LocalConfig, project_dir: Path, *, package_cache: bool = False
+) -> list[Step[Any]]:
     """Steps that leave a ``LocalContext`` with a booted container reachable over SSH
-    (``ctx.ssh``, ``ctx.comm``, ``ctx.key_path``, ``ctx.address``); their cleanups remove it."""
+    (``ctx.ssh``, ``ctx.comm``, ``ctx.key_path``, ``ctx.address``); their cleanups remove it.
+
+    ``package_cache``: point apt at the host's package cache, a proxy that lives as long as this
+    process (so a build uses it, and an instance that outlives ``bake instance up`` does not)."""
+    cache: list[Step[Any]] = [StepServePackageCache()] if package_cache else []
     return [
         StepPrepareSource(config, project_dir),
         StepCreateNetwork(),
+        *cache,
         StepCreateWorkdir(),
         StepCreateKeyPair(config.ssh_agent_auth),
         StepMountRootfs(config),

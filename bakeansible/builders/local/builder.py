@@ -101,7 +101,7 @@ class LocalBuilder:
         steps: list[Step[Any]] = [
             StepPrepareProvisioners([*self.provisioners, *(c.provisioner for c in self.checks)]),
             StepRemoveExistingImage(self.image_path),
-            *boot_steps(self.config, self.project_dir),
+            *boot_steps(self.config, self.project_dir, package_cache=True),
             StepProvision(self.provisioners, self.config.ssh_timeout),
             StepPowerOff(self.config),
             StepSnapshot(self.config, self.image_path),

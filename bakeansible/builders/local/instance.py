@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakeansible.builders.local import network
+from bakeansible.builders.local import network, pkgcache
 from bakeansible.errors import BakeError
 from bakeansible.procinfo import process_running
 
@@ -40,6 +40,9 @@ ExecStart=/usr/bin/ssh-keygen -A
 [Install]
 WantedBy=multi-user.target
 """
+
+
+HOSTKEY = "etc/ssh/ssh_host_ed25519_key"
 
 
 def mount_overlay(lower: Path, upper: Path, work: Path, merged: Path) -> None:
@@ -83,14 +86,28 @@ def prepare_root(
     authorized_key: str | None = None,
     user: str = "root",
     password: str | None = None,
+    apt_proxy: str | None = None,
 ) -> None:
-    """Write what the instance needs to boot like a cloud VM: sshd on its address, the key."""
+    """Write what the instance needs to boot like a cloud VM: sshd on its address, the key,
+    and apt's way to the host's package cache (``apt_proxy``, a URL)."""
     ssh_dir = root / "etc/ssh/sshd_config.d"
     ssh_dir.mkdir(parents=True, exist_ok=True)
     (ssh_dir / "00-bake-listen.conf").write_text(
         f"# Written by bake for this instance only; removed from the image.\n"
-        f"ListenAddress {address}\nUseDNS no\n"
+        f"ListenAddress {address}\nUseDNS no\nHostKey /{HOSTKEY}\n"
     )
+    # Only the host key this instance's sshd uses, made on the host: `ssh-keygen -A` at boot
+    # also makes an RSA key, half a second of CPU before sshd can start. Images carry no host
+    # key (see snapshot), so each of their instances still makes all of them on first boot.
+    hostkey = root / HOSTKEY
+    if not hostkey.exists():
+        result = subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{hostname}",
+             "-f", str(hostkey)],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise BakeError(f"Could not make the instance's SSH host key: {result.stderr.strip()}")
     unit = root / "etc/systemd/system/bake-ssh-hostkeys.service"
     unit.parent.mkdir(parents=True, exist_ok=True)
     unit.write_text(HOSTKEYS_UNIT)
@@ -116,6 +133,10 @@ def prepare_root(
         keys.chmod(0o600)
     if password:
         _set_root_password(root, password)
+    if apt_proxy:
+        conf = root / pkgcache.APT_CONF
+        conf.parent.mkdir(parents=True, exist_ok=True)
+        conf.write_text(pkgcache.apt_conf(apt_proxy))
 
 
 def has_user(root: Path, user: str) -> bool:
@@ -146,6 +167,7 @@ def forget_instance_files(root: Path) -> None:
     for rel in (
         "etc/ssh/sshd_config.d/00-bake-listen.conf",
         "etc/ssh/sshd_config.d/01-bake-password.conf",
+        pkgcache.APT_CONF,
     ):
         with contextlib.suppress(FileNotFoundError):
             (root / rel).unlink()

@@ -22,6 +22,7 @@ from bakeansible.artifacts.checksum import file_digest
 from bakeansible.builders.local.config import DEFAULT_PACKAGES, SUITES
 from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.paths import cache_dir
+from bakeansible.pipeline.progress import SizeProgress, tree_size
 from bakeansible.procs import run_cancellable
 
 if TYPE_CHECKING:
@@ -215,8 +216,10 @@ def ensure_base_rootfs(
     progress: Callable[[str], None] = lambda _msg: None,
     root: Path | None = None,
     owner: BuildContext | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Path:
-    """The cached Debian base for ``suite``, built with mmdebstrap on first use."""
+    """The cached Debian base for ``suite``, built with mmdebstrap on first use; ``say`` hears
+    how many bytes it has written as it goes."""
     packages = tuple(dict.fromkeys((*BASE_PACKAGES, *extra_packages)))
     store = (root or cache_dir()) / "rootfs"
     target = store / base_key(suite, packages, mirror)
@@ -240,14 +243,17 @@ def ensure_base_rootfs(
             if line.startswith("I: "):
                 progress(f"mmdebstrap: {line[3:]}")
 
-        run_cancellable(
-            argv,
-            cancel=cancel or threading.Event(),
-            log_path=log_path,
-            on_line=on_line,
-            what="mmdebstrap",
-            owner=owner,
-        )
+        with SizeProgress(
+            say or progress, f"Building the debian:{suite} base", lambda: tree_size(tmp)
+        ):
+            run_cancellable(
+                argv,
+                cancel=cancel or threading.Event(),
+                log_path=log_path,
+                on_line=on_line,
+                what="mmdebstrap",
+                owner=owner,
+            )
         progress(f"Base root filesystem ready in {time.monotonic() - started:.0f}s: {target}")
 
     return _build_once(

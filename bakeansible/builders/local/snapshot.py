@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bakeansible.artifacts.checksum import file_digest
+from bakeansible.pipeline.progress import SizeProgress, file_size, human_size
 from bakeansible.procs import run_cancellable
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ ALWAYS_EXCLUDED = (
     "./etc/ssh/ssh_host_*",
     "./etc/ssh/sshd_config.d/00-bake-listen.conf",
     "./etc/ssh/sshd_config.d/01-bake-password.conf",
+    "./etc/apt/apt.conf.d/00-bake-proxy",
     "./root/.ssh/authorized_keys",
     "./home/*/.ssh/authorized_keys",
     "./var/cache/apt/archives/*.deb",
@@ -41,8 +44,11 @@ def write_image(
     remove_apt_lists: bool = True,
     cancel: threading.Event | None = None,
     owner: BuildContext | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> str:
     """Write ``root`` to ``dest`` (a .tar.zst) atomically, then ``dest.sha256``; return the sum.
+
+    With ``say``, tells how many bytes are written as it goes (see ``SizeProgress``).
 
     The tarball keeps numeric owners, permissions, xattrs and ACLs, so ``podman import`` and
     ``docker import`` take it as it is.
@@ -67,7 +73,13 @@ def write_image(
         ".",
     ]
     try:
-        run_cancellable(argv, cancel=cancel or threading.Event(), what="tar", owner=owner)
+        with SizeProgress(
+            say or (lambda _text: None),
+            f"Writing {dest.name}",
+            lambda: file_size(partial),
+            done=lambda size, took: f"Wrote {dest.name}: {human_size(size)} in {took:.1f}s",
+        ):
+            run_cancellable(argv, cancel=cancel or threading.Event(), what="tar", owner=owner)
         checksum = file_digest(partial)
         partial.rename(dest)
     except BaseException:

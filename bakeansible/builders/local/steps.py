@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakeansible.builders.local import instance, network, rootfs, snapshot
+from bakeansible.builders.local import instance, network, pkgcache, rootfs, snapshot
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.communicators.agent import HINT as AGENT_HINT
 from bakeansible.communicators.agent import agent_problem, agent_public_keys
@@ -34,6 +34,7 @@ class LocalContext(BuildContext):
     nspawn: subprocess.Popen[bytes] | None = None
     init_pid: int | None = None
     image_path: Path | None = None
+    package_cache: pkgcache.PackageCache | None = None
 
     @property
     def root(self) -> Path:
@@ -80,6 +81,7 @@ class StepPrepareSource(Step[LocalContext]):
                 mirror=self.config.mirror,
                 cancel=ctx.cancel_event,
                 progress=ctx.ui.message,
+                say=ctx.ui.say,
                 owner=ctx,
             )
         ctx.ui.message(f"Source root filesystem: {ctx.lower}")
@@ -102,6 +104,32 @@ class StepCreateNetwork(Step[LocalContext]):
             return
         for error in network.destroy_network(ctx.network, ctx):
             ctx.ui.error(error)
+
+
+class StepServePackageCache(Step[LocalContext]):
+    """Starts the build's package cache proxy on its network's gateway (see ``pkgcache``);
+    writes ctx.package_cache. Cleanup stops it, says what it served and removes its partial
+    downloads."""
+
+    title = ""
+
+    def run(self, ctx: LocalContext) -> None:
+        assert ctx.network is not None
+        partial = pkgcache.partial_dir(ctx.build_id)
+        self.rid = ctx.record_intent("local.directory", path=str(partial))
+        cache = pkgcache.PackageCache(ctx.network.net.gateway, pkgcache.store_dir(), partial)
+        cache.start()
+        ctx.package_cache = cache
+        ctx.record_created(self.rid, str(partial))
+
+    def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
+        cache = ctx.package_cache
+        if cache is None:
+            return
+        cache.stop()
+        ctx.package_cache = None
+        ctx.ui.message(cache.stats.summary())
+        ctx.record_gone(getattr(self, "rid", None))
 
 
 class StepCreateWorkdir(Step[LocalContext]):
@@ -185,6 +213,7 @@ class StepMountRootfs(Step[LocalContext]):
             hostname=ctx.machine,
             authorized_key=ctx.public_key,
             user=self.config.ssh_username,
+            apt_proxy=ctx.package_cache.url if ctx.package_cache else None,
         )
 
     def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
@@ -321,6 +350,7 @@ class StepSnapshot(Step[LocalContext]):
             remove_apt_lists=self.config.remove_apt_lists,
             cancel=ctx.cancel_event,
             owner=ctx,
+            say=ctx.ui.say,
         )
         ctx.record_gone(self.partial_rid)
         ctx.record_created(self.rid, str(self.image))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -50,6 +51,8 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
         "    local: TASK [Install nginx] changed: default" in out
     )
     assert "==> Builds finished. The artifacts of successful builds are:" in out
+    assert re.search(r"Package cache: \d+ served from the cache, \d+ fetched", out), out
+    assert re.search(r"==> local: Wrote web\.tar\.zst: [\d.]+ MB in [\d.]+s", out), out
 
     image = project / "output" / "web.tar.zst"
     # The test phase: verify.yml (with the same -e: port 8080) on a container of the image.
@@ -84,6 +87,9 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
         assert "./root/.ssh/authorized_keys" not in names
         assert not any(n.startswith("./etc/ssh/ssh_host_") for n in names)
         assert "./etc/ssh/sshd_config.d/00-bake-listen.conf" not in names
+        # apt went through the host's package cache, which leaves no trace in the image.
+        assert "./etc/apt/apt.conf.d/00-bake-proxy" not in names
+        assert not any(n.endswith(".deb") for n in names)
         assert not any(n.startswith("./proc/") and n != "./proc/" for n in names)
 
     manifest = json.loads((project / "output/manifest.json").read_text())

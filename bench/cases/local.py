@@ -1,41 +1,37 @@
-"""Benchmark: `bake --playbook playbooks/site.yml` against the same work done by hand.
+"""bake against the same work by hand: `bake --playbook playbooks/site.yml`.
 
-The "raw" column runs the equivalent commands directly (overlay mount, systemd-nspawn boot,
-ansible-playbook over SSH, poweroff, tar | zstd) on the same cached base, so the ratio is bake's
-own overhead. Both run in the same invocation, alternating, and the table shows medians.
-
-    python bench/bench_local.py [--runs 3]
+The "by hand" side runs the equivalent commands directly (overlay mount, systemd-nspawn boot,
+ansible-playbook over SSH, poweroff, tar | zstd) on the same cached base, with apt going through
+the same package cache (as a user with apt-cacher-ng would), so the ratio is bake's own overhead.
+Both run in the same invocation, alternating; the table shows medians.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from bench import REPO
+from bench.timing import alternate, row
 
 
-def bake_run(out: Path) -> float:
-    started = time.monotonic()
+def bake_run(out: Path, playbook: str) -> None:
     subprocess.run(
-        ["bake", "--playbook", "playbooks/site.yml", "--output-dir", str(out), "-force",
+        ["bake", "--playbook", playbook, "--output-dir", str(out), "-force",
          "-color=false"],
         cwd=REPO, check=True, capture_output=True,
     )
-    return time.monotonic() - started
 
 
-def raw_run(base: Path, work: Path) -> float:
+def raw_run(base: Path, work: Path, apt_proxy: str, playbook: str) -> None:
     """The same bake, by hand: no journal, no checks, no streaming."""
-    started = time.monotonic()
     for d in ("upper", "work", "merged"):
         (work / d).mkdir(parents=True)
     merged = work / "merged"
@@ -51,6 +47,9 @@ def raw_run(base: Path, work: Path) -> float:
         (merged / "root/.ssh").mkdir(mode=0o700, exist_ok=True)
         shutil.copy(work / "key.pub", merged / "root/.ssh/authorized_keys")
         (merged / "etc/ssh/sshd_config.d/raw.conf").write_text(f"ListenAddress {address}\n")
+        (merged / "etc/apt/apt.conf.d/00-raw-proxy").write_text(
+            f'Acquire::http::Proxy "{apt_proxy}";\n'
+        )
         subprocess.run(["chroot", str(merged), "ssh-keygen", "-A"], check=True,
                        capture_output=True)
         nspawn = subprocess.Popen(
@@ -85,7 +84,7 @@ def raw_run(base: Path, work: Path) -> float:
                 time.sleep(0.2)
             assert ssh_ready
             subprocess.run(
-                ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks/site.yml")],
+                ["ansible-playbook", "-i", str(inventory), str(REPO / playbook)],
                 env=env, check=True, capture_output=True,
             )
         finally:
@@ -101,30 +100,33 @@ def raw_run(base: Path, work: Path) -> float:
         subprocess.run(["sha256sum", str(work / "raw.tar.zst")], check=True, capture_output=True)
     finally:
         subprocess.run(["umount", str(merged)], check=False)
-    return time.monotonic() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+def run(quick: bool) -> list[dict[str, Any]]:
+    from bakeansible.builders.local import pkgcache
     from bakeansible.builders.local.rootfs import ensure_base_rootfs
 
+    runs = 1 if quick else int(os.environ.get("BENCH_RUNS", "5"))
+    playbook = "bench/playbooks/tiny.yml" if quick else "playbooks/site.yml"
     base = ensure_base_rootfs("bookworm")
-    bake_times, raw_times = [], []
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        for i in range(args.runs):
-            bake_times.append(bake_run(Path(tmp) / "out"))
-            work = Path(tmp) / f"raw{i}"
-            raw_times.append(raw_run(base, work))
-            shutil.rmtree(work, ignore_errors=True)
-    bake_med, raw_med = statistics.median(bake_times), statistics.median(raw_times)
-    print(f"{'case':<34}{'bake (s)':>10}{'raw (s)':>10}{'bake/raw':>10}")
-    print(f"{'site.yml on local, warm cache':<34}{bake_med:>10.1f}{raw_med:>10.1f}"
-          f"{bake_med / raw_med:>10.2f}")
-    print(f"runs: {args.runs}; bake: {[round(t, 1) for t in bake_times]}; "
-          f"raw: {[round(t, 1) for t in raw_times]}")
+    with tempfile.TemporaryDirectory(prefix="bench-local-") as name:
+        tmp = Path(name)
+        cache = pkgcache.PackageCache("127.77.0.1", pkgcache.store_dir(), tmp / "partial")
+        cache.start()
+        try:
+            if not quick:
+                bake_run(tmp / "out", playbook)  # warms the caches for both sides
+            count = iter(range(1000))
 
+            def raw() -> None:
+                work = tmp / f"raw{next(count)}"
+                try:
+                    raw_run(base, work, cache.url, playbook)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
 
-if __name__ == "__main__":
-    main()
+            hand, bake = alternate(raw, lambda: bake_run(tmp / "out", playbook), runs)
+        finally:
+            cache.stop()
+    return [row(f"{Path(playbook).name} on local, warm caches", "by hand", hand, "bake", bake, "s",
+                "target <= 1.05x")]
