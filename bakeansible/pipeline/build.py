@@ -196,7 +196,8 @@ def run_build(
         result.error = exc
         result.duration = time.monotonic() - started
         return result
-    if waited and not (options.force or options.check) and (now := _decide_again(planned, decision, options)):
+    rebuild = options.force or options.check
+    if waited and not rebuild and (now := _decide_again(planned, decision, options)):
         # The bake waited for made this very image: reuse it rather than bake it twice.
         if image_lock is not None:
             image_lock.release()
