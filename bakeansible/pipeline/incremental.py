@@ -81,7 +81,10 @@ def decide(
 ) -> Decision:
     """Up to date or rebuild, and why; reads only."""
     decision = Decision(fingerprint, parts)
-    records = find_previous(build_name, builder_type, manifests, store)
+    records = [
+        r for r in find_previous(build_name, builder_type, manifests, store)
+        if builder.is_own_image(r)
+    ]
     same = [r for r in records if r.fingerprint == fingerprint]
     if not same and (tagged := builder.find_image(fingerprint)) is not None:
         same = [tagged]

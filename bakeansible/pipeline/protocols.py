@@ -45,6 +45,10 @@ class Builder(Protocol[C]):
         """Whether an image an earlier bake of this build made still exists intact, and the
         artifact to reuse if so. Reads only (a Describe call at most): incremental bakes."""
 
+    def is_own_image(self, image: PreviousImage) -> bool:
+        """Whether an image an earlier bake recorded under this build's name is this build's:
+        a build of the same name in another project (another output directory) is not."""
+
     def find_image(self, fingerprint: str) -> PreviousImage | None:
         """An image with this input fingerprint that no local record knows of (a cloud image
         tagged with it), or None."""

@@ -88,6 +88,13 @@ class LocalBuilder:
         """The earlier image file, if it is still there and its sha256 verifies."""
         return check_existing_image(image)
 
+    def is_own_image(self, image: PreviousImage) -> bool:
+        """An image file in this build's output directory (the registry is shared by every
+        project of the host, and build names such as ``local`` repeat across projects)."""
+        path = Path(image.artifact_id)
+        path = path if path.is_absolute() else self.output_dir / path
+        return path.parent.resolve() == self.output_dir.resolve()
+
     def find_image(self, fingerprint: str) -> PreviousImage | None:
         """Local images are known only through their records."""
         return None

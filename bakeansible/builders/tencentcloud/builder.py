@@ -150,6 +150,11 @@ class TencentCvmBuilder:
         """The earlier images, if each still exists in its region and is NORMAL."""
         return check_existing_image(self.lookup_client(), image)
 
+    def is_own_image(self, image: PreviousImage) -> bool:
+        """Any image of the account: the same inputs make the same image, whichever project
+        (or CI runner) baked it; ``existing_image`` checks that this account can see it."""
+        return True
+
     def find_image(self, fingerprint: str) -> PreviousImage | None:
         """An image tagged with ``fingerprint`` (and tagged copies in the copy regions)."""
         client = self.lookup_client()

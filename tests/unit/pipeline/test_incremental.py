@@ -106,6 +106,19 @@ def test_never_built_then_up_to_date(project: Project) -> None:
     assert project.reasons(force=True) == ["-force"]
 
 
+def test_a_build_of_the_same_name_in_another_project_is_not_ours(project: Project) -> None:
+    """The registry is shared by every project on the host: a copy of the project elsewhere,
+    with the same build name, neither reuses nor is compared with this project's image."""
+    project.bake_record()
+    other = Project(project.path.parent / "other")
+    shutil.copytree(project.path, other.path, ignore=shutil.ignore_patterns("output"))
+    # This project's manifest, as a shared manifest post-processor would list it.
+    other.image.parent.mkdir()
+    shutil.copy(project.path / "output/manifest.json", other.path / "output/manifest.json")
+    assert other.reasons() == ["never built"]
+    assert project.reasons() == []
+
+
 def test_each_kind_of_change_is_named(project: Project) -> None:
     project.bake_record()
     site = project.path / "roles/nginx/templates/site.conf.j2"
@@ -249,6 +262,9 @@ class OneImageBuilder:
         if not path.is_file():
             return ImageCheck(problem=Reason("image-missing", str(path)))
         return ImageCheck(Artifact("fake", str(path), f"Image {path}", files=[path]))
+
+    def is_own_image(self, image: PreviousImage) -> bool:
+        return Path(image.artifact_id).parent == self.output_dir
 
     def find_image(self, fingerprint: str) -> PreviousImage | None:
         return None
