@@ -24,7 +24,7 @@ from bench.timing import alternate, row
 
 def bake_run(out: Path, playbook: str) -> None:
     subprocess.run(
-        ["bake", "--playbook", playbook, "--output-dir", str(out), "-force",
+        ["bake", "--playbook", playbook, "--no-test", "--output-dir", str(out), "-force",
          "-color=false"],
         cwd=REPO, check=True, capture_output=True,
     )
