@@ -29,7 +29,7 @@ def playbook_template_from(kw: dict[str, Any]) -> Template:
     from bakeansible.config.variables.files import load_var_args
 
     playbook: Path = kw["playbook"]
-    if kw["check"] and kw["image_name"]:
+    if kw.get("check") and kw["image_name"]:
         raise BakeError(
             "-check makes no image, so --image-name means nothing with it.",
             hint="Drop --image-name, or drop -check to bake the image.",

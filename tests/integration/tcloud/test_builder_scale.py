@@ -29,7 +29,7 @@ def test_parallel_builds_share_their_polls(
 ) -> None:
     emu = tcloud_emulator
     emu.cloud.rate_limit = 10.0
-    emu.cloud.delays = dataclasses.replace(emu.cloud.delays, image=6.0)
+    emu.cloud.delays = dataclasses.replace(emu.cloud.delays, image=10.0)
     template = seed_template("scale", ["echo baked > /etc/baked"])
     proto = template["builders"][0]
     template["builders"] = [
@@ -55,7 +55,8 @@ def test_parallel_builds_share_their_polls(
         assert max(image_polls) >= 2, image_polls
         assert len(instance_polls) < sum(instance_polls), instance_polls
 
-        # The image wait (6 s) shows its state and elapsed time, as machine-readable ui,say.
+        # The image wait (10 s, so a poll after 5 s still sees it CREATING) shows its state and
+        # elapsed time, as machine-readable ui,say.
         says = [line for line in out.splitlines() if ",ui,say," in line and "Waiting for" in line]
         assert any("Waiting for image img-" in s and "(CREATING%!(PACKER_COMMA) " in s
                    for s in says), out  # fmt: skip
