@@ -20,7 +20,8 @@ from bakeansible.cli.render import Console, human_duration
 from bakeansible.config.fields import field_secret
 from bakeansible.config.model import Template
 from bakeansible.errors import BakeError
-from bakeansible.images.database import existing_image_store, open_image_store
+from bakeansible.images.database import existing_image_store
+from bakeansible.images.store import ImageStore
 from bakeansible.pipeline.build import BuildResult, RunOptions, plan_builds, run_builds
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.reaper import sweep
@@ -101,10 +102,11 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
     # Channel sources resolve in the registry while planning, which creates nothing.
     options.images = existing_image_store()
     planned = plan_builds(template, options)  # raises before any side effect
-    options.images = options.images or open_image_store()
 
     journal = Journal()
     options.journal = journal
+    # The registry lives in the journal's database: no second open and migration check of it.
+    options.images = options.images or ImageStore(journal.db)
     if flags.auto_cleanup:
         report = sweep(journal, keep_aborted=True)
         if report.removed:
