@@ -44,6 +44,9 @@ WantedBy=multi-user.target
 
 HOSTKEY = "etc/ssh/ssh_host_ed25519_key"
 
+# What systemd-nspawn --boot sends the container's systemd on SIGTERM: an orderly poweroff.
+SHUTDOWN_SIGNAL = signal.SIGRTMIN + 3
+
 
 def mount_overlay(lower: Path, upper: Path, work: Path, merged: Path) -> None:
     for d in (upper, work, merged):
@@ -270,13 +273,45 @@ def poweroff(
     shutdown. Returns True when the shutdown was clean.
     """
     clean = True
+    deadline = time.monotonic() + timeout
     if process_running(nspawn_pid):
+        if init_pid is not None:
+            wait_shutdown_ready(init_pid, timeout)
         with contextlib.suppress(ProcessLookupError):
             os.kill(nspawn_pid, signal.SIGTERM)
-        if not wait_pid_gone(nspawn_pid, timeout, proc):
+        if not wait_pid_gone(nspawn_pid, max(deadline - time.monotonic(), 0.0), proc):
             clean = False
     kill_container(nspawn_pid, init_pid, proc)
     return clean
+
+
+def wait_shutdown_ready(init_pid: int, timeout: float) -> bool:
+    """Wait until the container's systemd acts on SIGRTMIN+3 (nspawn's shutdown request).
+
+    Early in its start, before systemd blocks the signal for its signalfd, the kernel drops a
+    signal with no handler sent to the init of a pid namespace: the request would be lost and
+    the container would run until killed. Returns False when it was not ready in time."""
+    bit = 1 << (SHUTDOWN_SIGNAL - 1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        masks = _signal_masks(init_pid)
+        if masks is None or masks & bit:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _signal_masks(pid: int) -> int | None:
+    """The signals ``pid`` blocks or catches (a bit per signal), or None when it is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    masks = 0
+    for line in lines:
+        if line.startswith(("SigBlk:", "SigCgt:")):
+            masks |= int(line.split()[1], 16)
+    return masks
 
 
 def kill_container(
