@@ -19,7 +19,7 @@ time.sleep(30)
 
 
 def test_waits_until_the_init_blocks_the_shutdown_signal() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", LATE_BLOCKER],)
+    proc = subprocess.Popen([sys.executable, "-c", LATE_BLOCKER])
     try:
         assert wait_shutdown_ready(proc.pid, timeout=20)
         # It returned only once the signal was blocked, not at once.
