@@ -128,6 +128,7 @@ def test_bakes_nginx_image(project: Path, state_dir: Path, no_leaks: None) -> No
     assert open_journal_resources(state_dir) == []
     assert not tarball_cache_path(image).exists()
     check_cache_hit(project, state_dir, image)
+    check_warm_rebuild(project, image, digest)
 
 
 def check_cache_hit(project: Path, state_dir: Path, image: Path) -> None:
@@ -168,6 +169,23 @@ def check_cache_hit(project: Path, state_dir: Path, image: Path) -> None:
         "file changed: roles/nginx/templates/site.conf.j2"
     ]
     assert not marks.exists()
+
+
+def check_warm_rebuild(project: Path, image: Path, digest: str) -> None:
+    """After the change ``check_cache_hit`` made, ``-force`` bakes site.yml again: the package
+    cache serves every package and index it needs, nothing comes from the mirror."""
+    result = run_bake(
+        ["--playbook", "playbooks/site.yml", "--image-name", "web", "-e", "nginx_listen_port=8080",
+         "-e", "nginx_server_name=bake.test", "-force", "--no-test", "-color=false"],
+        project,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    stats = re.search(r"Package cache: (\d+) served from the cache, (\d+) fetched \(([^)]*) from",
+                      result.stdout)  # fmt: skip
+    assert stats, result.stdout
+    served, fetched, size = stats.groups()
+    assert int(served) > 0 and int(fetched) == 0 and size == "0 B", stats.group(0)
+    assert hashlib.sha256(image.read_bytes()).hexdigest() != digest  # the new template is in
 
 
 def test_failing_task_fails_build_and_leaves_nothing(
