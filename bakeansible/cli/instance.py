@@ -13,6 +13,7 @@ import click
 
 from bakeansible.cli.options import run_cli
 from bakeansible.cli.render import BuildUi, Console
+from bakeansible.config.durations import parse_duration
 from bakeansible.errors import BakeError
 from bakeansible.instances import lifecycle
 from bakeansible.instances.record import (
@@ -108,12 +109,23 @@ def ssh(name: str, remote_command: tuple[str, ...]) -> None:
 @command.command("down")
 @click.argument("name", required=False)
 @click.option("--all", "all_", is_flag=True, help="Remove every instance.")
+@click.option("--timeout", "-timeout", metavar="DURATION",
+              help="How long to let it power off in order before killing it (default 30s).")
+@click.option("--force", "-force", is_flag=True, help="Kill it at once, without shutting down.")
 @run_cli
-def down(name: str | None, all_: bool) -> None:
-    """Stop instance NAME (or --all) and remove everything it holds."""
+def down(name: str | None, all_: bool, timeout: str | None, force: bool) -> None:
+    """Shut instance NAME (or --all) down and remove everything it holds."""
     if bool(name) == all_:
         raise BakeError("Give an instance NAME or --all (not both).",
                         hint="`bake instance list` shows the instances.")
+    if force and timeout is not None:
+        raise BakeError("--force kills the instance at once: a --timeout means nothing with it.",
+                        hint="Give one of --force and --timeout.")
+    try:
+        seconds = parse_duration(timeout) if timeout is not None else (
+            lifecycle.DEFAULT_SHUTDOWN_TIMEOUT)
+    except ValueError as exc:
+        raise BakeError(f"--timeout: {exc}.", hint="For example --timeout 1m30s.") from None
     journal = Journal()
     names = lifecycle.held_names(journal) if all_ else [name or ""]
     if all_ and not names:
@@ -121,7 +133,9 @@ def down(name: str | None, all_: bool) -> None:
         return
     failed = False
     for each in names:
-        failures = lifecycle.stop_instance(journal, each)
+        failures = lifecycle.stop_instance(
+            journal, each, shutdown_timeout=None if force else seconds, say=click.echo
+        )
         for failure in failures:
             click.secho(f"Could not remove {failure} — delete it manually.", fg="red", err=True)
         failed = failed or bool(failures)

@@ -4,7 +4,8 @@
 step's cleanup held back on success: the container, its network, overlay and key stay, journaled
 under a build record that ends in state ``held`` (which ``bake cleanup`` leaves alone). A
 failure, a signal or ``kill -9`` (then ``bake cleanup``) removes what was made, as for a build.
-``stop_instance`` deletes a held instance's resources with the journal's own deleters.
+``stop_instance`` powers a held instance off in order, then deletes its resources with the
+journal's own deleters.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 import fcntl
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from bakeansible.builders.local import resources as local_resources
 from bakeansible.builders.local import rootfs
 from bakeansible.builders.local.boot import boot_steps, check_boot
 from bakeansible.builders.local.config import LocalConfig
@@ -39,6 +41,9 @@ from bakeansible.pipeline.runner import run_steps
 from bakeansible.pipeline.step import Outcome, Step
 from bakeansible.secrets import Masker
 from bakeansible.ui import Ui
+
+# How long `bake instance down` lets the container power off in order before killing it.
+DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 
 
 class KeepOnSuccess(Step[LocalContext]):
@@ -152,10 +157,26 @@ def start_instance(
         journal.finish_build(build_id, state)
 
 
-def stop_instance(journal: Journal, name: str) -> list[str]:
+def stop_instance(
+    journal: Journal,
+    name: str,
+    *,
+    shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
+    say: Callable[[str], None] = lambda _message: None,
+) -> list[str]:
     """Remove the held instance ``name`` and everything it holds; return what could not be
-    removed (each with its reason); once all is gone the record's state is ``removed``."""
+    removed (each with its reason); once all is gone the record's state is ``removed``.
+
+    The container is first powered off in order, waiting up to ``shutdown_timeout`` seconds,
+    then killed if still running (at once when ``shutdown_timeout`` is None); ``say`` hears
+    about both."""
     record = find_held(journal, name)
+    if shutdown_timeout is not None:
+        for res in journal.open_resources(record.build_id):
+            if res.kind == "local.container":
+                say(f"Shutting down {name}...")
+                if not local_resources.shut_down_container(res, shutdown_timeout):
+                    say(f"{name} did not stop in {shutdown_timeout:g}s; killing it")
     report = sweep(journal, build_id=record.build_id)
     return [f"{res.kind} {res.describe()}: {why}" for res, why in report.failed]
 

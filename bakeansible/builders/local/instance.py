@@ -269,20 +269,33 @@ def poweroff(
 ) -> bool:
     """Power the container off cleanly; kill it if it does not stop in time.
 
-    SIGTERM to systemd-nspawn makes it send SIGRTMIN+3 to the container's systemd: an orderly
-    shutdown. Returns True when the shutdown was clean.
+    Returns True when the shutdown was clean (see ``shut_down``).
     """
-    clean = True
-    deadline = time.monotonic() + timeout
-    if process_running(nspawn_pid):
-        if init_pid is not None:
-            wait_shutdown_ready(init_pid, timeout)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(nspawn_pid, signal.SIGTERM)
-        if not wait_pid_gone(nspawn_pid, max(deadline - time.monotonic(), 0.0), proc):
-            clean = False
+    clean = shut_down(nspawn_pid, init_pid, timeout, proc)
     kill_container(nspawn_pid, init_pid, proc)
     return clean
+
+
+def shut_down(
+    nspawn_pid: int,
+    init_pid: int | None,
+    timeout: float,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> bool:
+    """Ask the container to power off in order and wait up to ``timeout`` for it; kills
+    nothing. True when systemd-nspawn has exited (or was gone already).
+
+    SIGTERM to systemd-nspawn makes it send SIGRTMIN+3 to the container's systemd: an orderly
+    shutdown, units stopped as on a VM.
+    """
+    if not process_running(nspawn_pid):
+        return True
+    deadline = time.monotonic() + timeout
+    if init_pid is not None:
+        wait_shutdown_ready(init_pid, timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(nspawn_pid, signal.SIGTERM)
+    return wait_pid_gone(nspawn_pid, max(deadline - time.monotonic(), 0.0), proc)
 
 
 def wait_shutdown_ready(init_pid: int, timeout: float) -> bool:

@@ -63,6 +63,22 @@ def release_sysctl(res: Resource) -> None:
 
 @deleter("local.container")
 def delete_container(res: Resource) -> None:
+    nspawn_pid, init_pid = _container_pids(res)
+    instance.kill_container(nspawn_pid, init_pid)
+    instance.remove_propagation_dir(res.data["machine"])
+
+
+def shut_down_container(res: Resource, timeout: float) -> bool:
+    """Power the container of ``res`` off in order (its units stop as on a VM), waiting up to
+    ``timeout`` seconds; True when it stopped in time. Kills nothing: its deleter does."""
+    nspawn_pid, init_pid = _container_pids(res)
+    if nspawn_pid is None:
+        return True
+    return instance.shut_down(nspawn_pid, init_pid, timeout)
+
+
+def _container_pids(res: Resource) -> tuple[int | None, int | None]:
+    """The pids of the container's systemd-nspawn and init, if they still run."""
     data = res.data
     pids = []
     # Only signal a pid if it is still the same process (same start time): pids get reused.
@@ -80,8 +96,7 @@ def delete_container(res: Resource) -> None:
             init_pid = instance.find_container_init(nspawn_pid, timeout=2)
         except Exception:
             init_pid = None
-    instance.kill_container(nspawn_pid, init_pid)
-    instance.remove_propagation_dir(data["machine"])
+    return nspawn_pid, init_pid
 
 
 def _mounts_under(path: Path) -> list[Path]:

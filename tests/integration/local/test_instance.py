@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,36 @@ def bake(*argv: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedPro
     )
 
 
+# Appends to a marker file when it is stopped: only an orderly shutdown stops it.
+MARKER_UNIT = """\
+[Unit]
+Description=bake test: records an orderly stop
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+ExecStop=/bin/sh -c 'echo stopped in order >> /var/tmp/bake-marker'
+"""
+
+
+def watch_orderly_stop(
+    key: Path, name: str, tmp_path: Path, run: Callable[..., subprocess.CompletedProcess[str]]
+) -> Path:
+    """Start MARKER_UNIT in instance ``name`` (whose key file is ``key``); return a hard link
+    to its marker file in the overlay's upper layer, which outlives the instance's removal."""
+    workdir = key.parent.parent
+    (workdir / "merged/etc/systemd/system/bake-marker.service").write_text(MARKER_UNIT)
+    (workdir / "merged/var/tmp/bake-marker").write_text("")
+    started = run("instance", "ssh", name, "--", "systemctl", "daemon-reload", "&&",
+                  "systemctl", "start", "bake-marker.service")  # fmt: skip
+    assert started.returncode == 0, started.stdout + started.stderr
+    marker = tmp_path / f"{name}-marker"
+    marker.hardlink_to(workdir / "upper/var/tmp/bake-marker")
+    return marker
+
+
 def test_up_list_ssh_down_and_cleanup_keeps_a_held_instance(
-    project: Path, state_dir: Path, no_leaks: None
+    project: Path, state_dir: Path, tmp_path: Path, no_leaks: None
 ) -> None:
     up = bake("instance", "up", "--name", "web", "--json", cwd=project)
     assert up.returncode == 0, up.stdout + up.stderr
@@ -69,8 +98,12 @@ def test_up_list_ssh_down_and_cleanup_keeps_a_held_instance(
     assert "Traceback" not in dup.stderr
     assert journal.open_resources() == held and len(journal.builds()) == 1
 
+    # down powers the container off in order (its units stop), then removes it all.
+    marker = watch_orderly_stop(key, "web", tmp_path, lambda *a: bake(*a, cwd=project))
     down = bake("instance", "down", "web", cwd=project)
-    assert down.returncode == 0 and "Removed instance web" in down.stdout, down.stderr
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert down.stdout == "Shutting down web...\nRemoved instance web.\n"
+    assert marker.read_text() == "stopped in order\n"
     assert journal.open_resources() == []
     assert journal.builds()[0].state == "removed"
     assert not key.exists()
@@ -114,9 +147,11 @@ def test_kill9_during_up_then_cleanup_leaves_nothing(
         (["instance", "ssh", "nosuch"], "No instance named 'nosuch'"),
         (["instance", "down", "nosuch"], "No instance named 'nosuch'"),
         (["instance", "down"], "Give an instance NAME or --all"),
+        (["instance", "down", "x", "--timeout", "soon"], "--timeout: expected a duration"),
+        (["instance", "down", "x", "--force", "--timeout", "5s"], "a --timeout means nothing"),
     ],
     ids=["bad suite", "tencent image", "missing tarball", "bad name", "ssh unknown",
-         "down unknown", "down nothing"],
+         "down unknown", "down nothing", "down bad timeout", "down force and timeout"],
 )
 def test_refusals_create_nothing(
     project: Path, state_dir: Path, no_leaks: None, argv: list[str], expected: str
@@ -154,6 +189,10 @@ def test_up_from_a_tarball_boots_what_is_in_it(
     assert info["source"] == str(image) and info["name"].startswith("marked-")
     marker = run("instance", "ssh", info["name"], "--", "cat", "/etc/bake-marker")
     assert marker.stdout == "baked by this test\n", marker.stderr
-    down = run("instance", "down", "--all")
-    assert down.returncode == 0 and f"Removed instance {info['name']}" in down.stdout
+    # --force kills it at once: no unit is stopped.
+    marker = watch_orderly_stop(Path(info["key_file"]), info["name"], tmp_path, run)
+    down = run("instance", "down", "--all", "--force")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert down.stdout == f"Removed instance {info['name']}.\n"
+    assert marker.read_text() == ""
     assert run("instance", "list").stdout.startswith("No instances")
