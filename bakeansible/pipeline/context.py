@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bakeansible.errors import BuildCancelled
+from bakeansible.pipeline.onerror import OnError
 from bakeansible.secrets import Masker
 from bakeansible.ui import RecordingUi, Ui
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from bakeansible.communicators.ssh import SshCommunicator
     from bakeansible.pipeline.inventory import InventorySource
     from bakeansible.pipeline.journal import Journal
+    from bakeansible.pipeline.onerror import AskCallback
 
 
 @dataclass
@@ -73,6 +75,10 @@ class BuildContext:
     # Set by a builder with its own inventory for Ansible; None: the static one from ``ssh``.
     inventory: InventorySource | None = None
     artifact: Artifact | None = None
+    # How a failed step is handled (-on-error, and the prompt of ``ask``), set by the runner:
+    # a phase running steps of its own (the test phase) follows it.
+    on_error: OnError = OnError.CLEANUP
+    ask: AskCallback | None = None
     # Set when -on-error=abort (or the ask answer "abort") kept everything for debugging.
     kept: bool = False
     # Why the image stays although the build failed (a failed test with on_test_failure:

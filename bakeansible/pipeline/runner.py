@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from bakeansible.errors import BakeError, BuildCancelled, StepError
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.onerror import AskCallback, Choice, OnError
 from bakeansible.pipeline.step import Outcome, Step
+
+__all__ = ["AskCallback", "Choice", "OnError", "PauseCallback", "run_cleanups", "run_steps"]
 
 log = logging.getLogger(__name__)
 
 
-class OnError(enum.Enum):
-    """What to do when a step fails (Packer's -on-error)."""
-
-    CLEANUP = "cleanup"
-    ABORT = "abort"
-    ASK = "ask"
-
-
-class Choice(enum.Enum):
-    """An answer to the -on-error=ask prompt."""
-
-    CLEANUP = "c"
-    ABORT = "a"
-    RETRY = "r"
-
-
-AskCallback = Callable[[Step[Any], BakeError], Choice]
 PauseCallback = Callable[[Step[Any]], None]
 
 
@@ -51,8 +36,10 @@ def run_steps(
     """Run ``steps``; on success, failure or cancellation run the cleanups of those entered.
 
     Raises the step's error (a ``BakeError``) or ``BuildCancelled``. With ``OnError.ABORT`` (or the
-    ask answer "abort") no cleanup runs and ``ctx`` keeps everything for debugging.
+    ask answer "abort") no cleanup runs and ``ctx`` keeps everything for debugging. ``ctx`` learns
+    the policy (``ctx.on_error``, ``ctx.ask``), for steps that run steps of their own.
     """
+    ctx.on_error, ctx.ask = on_error, ask
     entered: list[Step[Any]] = []
     try:
         for step in steps:

@@ -3,7 +3,8 @@ tests against it (Ansible verify playbooks, shell checks: provisioners), and rem
 
 The builder says how an instance of its image comes up (``TestInstance``: a child context and
 the builder's own steps). Those steps run with their own cleanup stack, which has run by the
-time the phase returns, so the test instance never outlives it, whatever the result. A failed
+time the phase returns, so the test instance never outlives it, unless the build runs with
+-on-error=abort (or the ask answer is abort): then a failed test keeps it to inspect. A failed
 test fails the build; the failing test's ``on_test_failure`` says whether the image goes (the
 image step's cleanup deletes it, as after any failure) or stays (``ctx.keep_image`` tells that
 cleanup why). ``artifact.extra["test_result"]`` records ``passed`` or ``failed``.
@@ -20,6 +21,7 @@ from typing import Any
 from bakeansible.config.model import TestSpec
 from bakeansible.errors import BakeError, BuildCancelled, StepError
 from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.onerror import AskCallback, OnError
 from bakeansible.pipeline.protocols import Provisioner
 from bakeansible.pipeline.runner import run_steps
 from bakeansible.pipeline.step import Step
@@ -104,10 +106,18 @@ class StepRunChecks(Step[BuildContext]):
 
 
 def run_checks(
-    instance: TestInstance, checks: Sequence[Check], ssh_timeout: float
+    instance: TestInstance,
+    checks: Sequence[Check],
+    ssh_timeout: float,
+    on_error: OnError = OnError.CLEANUP,
+    ask: AskCallback | None = None,
 ) -> TestOutcome:
     """Boot ``instance``, run ``checks`` on it, remove it. Raises only ``BuildCancelled``;
-    a boot failure counts as a failure of the first check."""
+    a boot failure counts as a failure of the first check.
+
+    ``on_error`` and ``ask`` are the build's: with abort (or the answer abort) a failed test
+    keeps the instance, journaled (as ``aborted``) until ``bake cleanup --build``, and the
+    runner's report says how to log in to it and how to remove it."""
     child = instance.context
     own_build = child.journal is not None and not child.journal.build(child.build_id)
     if own_build and child.journal is not None:
@@ -115,19 +125,21 @@ def run_checks(
     runner = StepRunChecks(checks, ssh_timeout)
     state = "failed"
     try:
-        run_steps([*instance.steps, runner], child)
+        run_steps([*instance.steps, runner], child, on_error, ask)
         state = "succeeded"
         return TestOutcome()
     except BuildCancelled:
         state = "cancelled"
         raise
     except BakeError as exc:
+        state = "aborted" if child.kept else "failed"
         return TestOutcome(exc, runner.current or checks[0])
     finally:
         if own_build:
             child.remove_temp_dir()
         try:
-            instance.release()
+            if not child.kept:  # a kept instance still runs on what release would remove
+                instance.release()
         except Exception as exc:  # never hide the test's own result behind a cleanup problem
             log.debug("release of the test instance raised", exc_info=exc)
             child.ui.error(f"Could not release what the test instance used: {exc}")
@@ -140,7 +152,7 @@ class StepTestImage(Step[BuildContext]):
 
     Writes ``ctx.artifact.extra["test_result"]``; on failure, sets ``ctx.keep_image`` when the
     failing test says ``on_test_failure: keep``, and raises. No cleanup of its own: the test
-    instance is gone when ``run`` returns.
+    instance is gone when ``run`` returns (kept, with the build's ``ctx.on_error`` abort).
     """
 
     title = "Testing the new image on a fresh instance..."
@@ -158,7 +170,9 @@ class StepTestImage(Step[BuildContext]):
     def run(self, ctx: BuildContext) -> None:
         artifact = ctx.artifact
         assert artifact is not None, "the test phase runs after the image step"
-        outcome = run_checks(self.instance(ctx), self.checks, self.ssh_timeout)
+        outcome = run_checks(
+            self.instance(ctx), self.checks, self.ssh_timeout, ctx.on_error, ctx.ask
+        )
         if outcome.passed:
             artifact.extra["test_result"] = "passed"
             ctx.ui.say(f"Tests passed on a fresh instance of {artifact.artifact_id}.")
@@ -169,6 +183,8 @@ class StepTestImage(Step[BuildContext]):
         if check.spec.keep_image:
             ctx.keep_image = f"test '{check.label}' failed and its on_test_failure is keep"
             fate = f"the image {artifact.artifact_id} is kept (on_test_failure: keep)"
+        elif ctx.on_error is OnError.ABORT:  # no cleanup runs: the image stays with the rest
+            fate = f"the image {artifact.artifact_id} is kept with the build (-on-error=abort)"
         else:
             fate = f"the image {artifact.artifact_id} is deleted (on_test_failure: delete)"
         ctx.ui.error(f"Test '{check.label}' failed; {fate}.")

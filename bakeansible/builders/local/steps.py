@@ -320,6 +320,7 @@ class StepPowerOff(Step[LocalContext]):
         if not clean:
             ctx.ui.error("The container did not stop in time and was killed.")
         ctx.nspawn = None
+        ctx.ssh = None  # nothing to log in to any more (-on-error=abort says how to)
         instance.remove_propagation_dir(ctx.machine)
 
 
