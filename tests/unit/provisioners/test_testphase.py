@@ -13,6 +13,7 @@ from bakeansible.config.model import ProvisionerSpec, TestSpec
 from bakeansible.errors import BakeError, StepError
 from bakeansible.pipeline.context import Artifact, BuildContext
 from bakeansible.pipeline.journal import Journal
+from bakeansible.pipeline.runner import Choice, OnError, run_steps
 from bakeansible.pipeline.step import Outcome, Step
 from bakeansible.provisioners.testphase import Check, StepTestImage, TestInstance
 from bakeansible.ui import RecordingUi
@@ -64,10 +65,15 @@ def checks(events: list[str], *names: str, keep: str = "") -> list[Check]:
 
 
 def run_phase(
-    tmp_path: Path, found: list[Check], events: list[str], boot_fails: bool = False
+    tmp_path: Path,
+    found: list[Check],
+    events: list[str],
+    boot_fails: bool = False,
+    on_error: OnError = OnError.CLEANUP,
 ) -> tuple[BuildContext, Journal, BakeError | None]:
     journal = Journal(tmp_path / "journal.sqlite")
     ctx = BuildContext("b" * 32, "web", "local", ui=RecordingUi(), journal=journal)
+    ctx.on_error = on_error  # as the runner of the build's steps sets it
     ctx.artifact = Artifact("local", "out/web.tar.zst", "image")
     child = BuildContext("c" * 32, "web-test", "local", ui=ctx.ui, journal=journal)
 
@@ -119,3 +125,42 @@ def test_instance_that_does_not_boot_fails_the_first_test(tmp_path: Path) -> Non
     assert events == ["boot", "remove failed", "release"]
     assert error is not None and "the image does not boot" in error.message
     assert ctx.keep_image  # the first test's on_test_failure decides
+
+
+def test_abort_keeps_the_failed_tests_instance(tmp_path: Path) -> None:
+    """-on-error=abort: no cleanup, no release (the instance runs on it), the child build is
+    aborted with its resources, and the report names its build id."""
+    events: list[str] = []
+    ctx, journal, error = run_phase(tmp_path, checks(events, "bad one"), events,
+                                    on_error=OnError.ABORT)  # fmt: skip
+    assert events == ["boot", "check bad one"]
+    assert error is not None and error.message.endswith(
+        "the image out/web.tar.zst is kept with the build (-on-error=abort)"
+    )
+    record = journal.build("c" * 32)
+    assert record is not None and record.state == "aborted"
+    assert isinstance(ctx.ui, RecordingUi)
+    assert f"Remove them with: bake cleanup --build {'c' * 32}" in ctx.ui.text()
+
+
+def test_the_runner_hands_its_policy_to_the_test_phase(tmp_path: Path) -> None:
+    """The answer abort to the -on-error=ask prompt about the failed test keeps the instance."""
+    events: list[str] = []
+    journal = Journal(tmp_path / "journal.sqlite")
+    ctx = BuildContext("b" * 32, "web", "local", ui=RecordingUi(), journal=journal)
+    ctx.artifact = Artifact("local", "out/web.tar.zst", "image")
+    child = BuildContext("c" * 32, "web-test", "local", ui=ctx.ui, journal=journal)
+    asked: list[str] = []
+
+    def ask(step: Step[Any], error: BakeError) -> Choice:
+        asked.append(error.message)
+        return Choice.ABORT
+
+    step = StepTestImage(checks(events, "bad one"), 5.0,
+                         lambda _ctx: TestInstance(child, [FakeBoot(events)]))  # fmt: skip
+    with pytest.raises(BakeError):
+        run_steps([step], ctx, OnError.ASK, ask)
+    assert asked[0] == "bad one went wrong" and len(asked) == 2  # the test, then the build
+    assert events == ["boot", "check bad one"] and child.kept
+    record = journal.build("c" * 32)
+    assert record is not None and record.state == "aborted"
