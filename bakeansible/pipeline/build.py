@@ -24,7 +24,6 @@ from bakeansible.errors import BakeError, BuildCancelled
 from bakeansible.images.channels import resolve_sources
 from bakeansible.images.lineage import check_source_usable
 from bakeansible.images.recording import record_image
-from bakeansible.images.records import TEST_FAILED
 from bakeansible.images.store import ImageStore
 from bakeansible.pipeline.context import Artifact, BuildContext
 from bakeansible.pipeline.incremental import Decision, assess, decide
@@ -247,9 +246,8 @@ def run_build(
     except BakeError as exc:
         result.error = exc
         state = "aborted" if ctx.kept else "failed"
-        if ctx.keep_image and ctx.artifact is not None:
-            result.artifact = ctx.artifact  # kept after a failed test: say what it is
-        if _kept_after_failed_tests(ctx.artifact):
+        if (kept := kept_image(ctx)) is not None:
+            result.artifact = kept  # kept after a failed test: say what it is, record it
             try:
                 _record(planned, ctx, options, build_id)
             except BakeError as record_error:  # the build's own error is the one to show
@@ -306,11 +304,15 @@ def _record(
     )
 
 
-def _kept_after_failed_tests(artifact: Artifact | None) -> bool:
-    """The image's tests failed but the image was kept: it is recorded as failed."""
-    if artifact is None or artifact.extra.get("test_result") != TEST_FAILED:
-        return False
-    return all(f.exists() for f in artifact.files[:1])
+def kept_image(ctx: BuildContext) -> Artifact | None:
+    """The image a failed build keeps on purpose, or None: ``ctx.keep_image`` says why (a
+    failed test with on_test_failure: keep; the image step's cleanup reads the same field) and
+    the image is still there. It is recorded, as failed by its tests. An image left by
+    -on-error=abort is not kept in this sense: ``bake cleanup`` removes it."""
+    artifact = ctx.artifact
+    if not ctx.keep_image or artifact is None:
+        return None
+    return artifact if all(f.exists() for f in artifact.files[:1]) else None
 
 
 def image_key(spec: BuildSpec) -> str:

@@ -21,6 +21,7 @@ from bakeansible.pipeline.build import (
     BuildResult,
     PlannedBuild,
     RunOptions,
+    kept_image,
     run_build,
     run_builds,
 )
@@ -401,3 +402,27 @@ def test_manifest_appends_from_several_processes_lose_nothing(tmp_path: Path) ->
         f"p{n}-{i}" for n in range(4) for i in range(25)
     )
     assert doc["last_run_uuid"] in {f"p{n}" for n in range(4)}
+
+
+@pytest.mark.parametrize(
+    ("keep_image", "exists", "test_result", "kept"),
+    [
+        ("test 'v' failed and its on_test_failure is keep", True, "failed", True),
+        ("test 'v' failed and its on_test_failure is keep", False, "failed", False),  # gone
+        ("", True, "failed", False),  # -on-error=abort left it: bake cleanup removes it
+        ("", True, None, False),
+    ],
+)
+def test_the_kept_image_is_the_one_the_image_step_kept(
+    tmp_path: Path, keep_image: str, exists: bool, test_result: str | None, kept: bool
+) -> None:
+    """One field decides both: the image step's cleanup keeps the image when
+    ``ctx.keep_image`` is set, and the build records (and reports) exactly that image."""
+    image = tmp_path / "web.tar.zst"
+    if exists:
+        image.write_bytes(b"image")
+    ctx = BuildContext("b" * 32, "web", "local", keep_image=keep_image)
+    ctx.artifact = Artifact("local", str(image), "image", files=[image],
+                            extra={"test_result": test_result} if test_result else {})  # fmt: skip
+    assert (kept_image(ctx) is ctx.artifact) == kept
+    assert kept_image(BuildContext("b" * 32, "web", "local", keep_image=keep_image)) is None
