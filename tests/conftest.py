@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,11 +64,16 @@ def project(tmp_path: Path, state_dir: Path) -> Path:
 
     Without playbooks/verify.yml, so ``bake --playbook`` runs no test phase: the tests of the
     test phase (tests/integration/local/test_test_phase.py) copy it themselves."""
-    proj = tmp_path / "project"
+    return project_tree(tmp_path, verify=False)
+
+
+def project_tree(parent: Path, *, verify: bool = True) -> Path:
+    """``parent/project``: a copy of the repository's playbooks/ (with verify.yml unless
+    ``verify`` is false) and roles/."""
+    proj = parent / "project"
     proj.mkdir()
-    shutil.copytree(
-        REPO / "playbooks", proj / "playbooks", ignore=shutil.ignore_patterns("verify.yml")
-    )
+    ignore = None if verify else shutil.ignore_patterns("verify.yml")
+    shutil.copytree(REPO / "playbooks", proj / "playbooks", ignore=ignore)
     shutil.copytree(REPO / "roles", proj / "roles")
     return proj
 
@@ -94,6 +100,16 @@ def bake_env(**extra: str) -> dict[str, str]:
     env.pop("BAKE_LOG", None)
     env.update(extra)
     return env
+
+
+def run_bake(
+    args: list[str], cwd: Path, timeout: float = 600, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``bake ARGS`` in ``cwd``, output captured, with ``env`` over the test's environment."""
+    return subprocess.run(
+        ["bake", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env=bake_env(**env),
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

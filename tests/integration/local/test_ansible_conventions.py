@@ -7,13 +7,12 @@ passes it, a deliberately non-idempotent task fails the build, named). Then chec
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from bakeansible.pipeline.journal import Journal
-from tests.conftest import bake_env
+from tests.conftest import run_bake
 
 BAKE_YML = """\
 builds:
@@ -72,13 +71,6 @@ CONV_YML = """\
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-
-
-def run_bake(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bake", *args], cwd=cwd, capture_output=True, text=True, timeout=600,
-        env=bake_env(**env),
-    )  # fmt: skip
 
 
 @pytest.mark.usefixtures("base_rootfs")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bakeansible.pipeline.journal import Journal
-from tests.conftest import bake_env
+from tests.conftest import bake_env, run_bake
 
 ROLE_TASKS = """\
 - name: Mark the galaxy role
@@ -99,13 +99,6 @@ def agent(tmp_path: Path) -> Iterator[dict[str, str]]:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
-
-
-def run_bake(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bake", *args], cwd=cwd, capture_output=True, text=True, timeout=600,
-        env=bake_env(**env),
-    )  # fmt: skip
 
 
 @pytest.mark.usefixtures("base_rootfs")

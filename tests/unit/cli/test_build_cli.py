@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bakeansible.cli.main import cli
-from tests.conftest import REPO, bake_env
+from tests.conftest import bake_env, project_tree
 
 BROKEN_YAML = "- hosts: all\n  tasks:\n    - name: broken\n      command: echo: hi\n"
 MISSING_ROLE = "- hosts: all\n  roles:\n    - role: no_such_role\n"
@@ -64,10 +64,7 @@ class Project:
 def project(
     tmp_path: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Project]:
-    proj = tmp_path / "project"
-    proj.mkdir()
-    shutil.copytree(REPO / "playbooks", proj / "playbooks")
-    shutil.copytree(REPO / "roles", proj / "roles")
+    proj = project_tree(tmp_path)
     (proj / "playbooks/broken.yml").write_text(BROKEN_YAML)
     (proj / "playbooks/norole.yml").write_text(MISSING_ROLE)
     cache = tmp_path / "cache"

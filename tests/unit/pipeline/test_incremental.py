@@ -37,7 +37,7 @@ from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.previous import ImageCheck, PreviousImage, Reason
 from bakeansible.pipeline.step import Step
 from bakeansible.ui import RecordingUi
-from tests.conftest import REPO
+from tests.conftest import project_tree
 
 TEMPLATE = """\
 variables:
@@ -89,10 +89,7 @@ class Project:
 def project(
     tmp_path: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Project]:
-    proj = tmp_path / "project"
-    proj.mkdir()
-    shutil.copytree(REPO / "playbooks", proj / "playbooks")
-    shutil.copytree(REPO / "roles", proj / "roles")
+    proj = project_tree(tmp_path)
     (proj / "bake.yml").write_text(TEMPLATE)
     monkeypatch.setenv("BAKE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(proj)

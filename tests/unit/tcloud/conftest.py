@@ -1,23 +1,11 @@
-"""A started emulator per test (no container is booted by these tests), and SDK helpers."""
+"""SDK helpers for the emulator's tests (the ``emu`` fixture is in tests/unit/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-
-from bakeansible.testing.tcloud import TencentEmulator
-
-
-@pytest.fixture
-def emu() -> Iterator[TencentEmulator]:
-    emulator = TencentEmulator().start()
-    try:
-        yield emulator
-    finally:
-        emulator.close()
 
 
 def call(client: Any, action: str, **params: Any) -> dict[str, Any]:

@@ -4,10 +4,7 @@ only, and an image that is gone or not NORMAL is named as missing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bakeansible.builders.tencentcloud.builder import TencentCvmBuilder
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig
@@ -16,15 +13,6 @@ from bakeansible.pipeline.incremental import assess
 from bakeansible.provisioners.config import ShellConfig
 from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
 from bakeansible.testing.tcloud.state import Image
-
-
-@pytest.fixture
-def emu() -> Iterator[TencentEmulator]:
-    emulator = TencentEmulator().start()
-    try:
-        yield emulator
-    finally:
-        emulator.close()
 
 
 def builder(emu: TencentEmulator, tmp_path: Path, **over: object) -> TencentCvmBuilder:
