@@ -173,7 +173,7 @@ def stop_instance(
     record = find_held(journal, name)
     if shutdown_timeout is not None:
         for res in journal.open_resources(record.build_id):
-            if res.kind == "local.container":
+            if res.kind == "local.container" and local_resources.container_running(res):
                 say(f"Shutting down {name}...")
                 if not local_resources.shut_down_container(res, shutdown_timeout):
                     say(f"{name} did not stop in {shutdown_timeout:g}s; killing it")

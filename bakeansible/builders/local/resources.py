@@ -68,6 +68,11 @@ def delete_container(res: Resource) -> None:
     instance.remove_propagation_dir(res.data["machine"])
 
 
+def container_running(res: Resource) -> bool:
+    """Whether the container of ``res`` still runs (its systemd-nspawn, checked by start time)."""
+    return _container_pids(res)[0] is not None
+
+
 def shut_down_container(res: Resource, timeout: float) -> bool:
     """Power the container of ``res`` off in order (its units stop as on a VM), waiting up to
     ``timeout`` seconds; True when it stopped in time. Kills nothing: its deleter does."""

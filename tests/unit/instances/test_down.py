@@ -11,12 +11,19 @@ from bakeansible.instances.record import BUILDER_TYPE
 from bakeansible.pipeline.journal import Journal
 from bakeansible.procinfo import process_running
 
-# Stands in for a systemd-nspawn whose container does not stop: it ignores SIGTERM.
-STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); time.sleep(60)"  # noqa: E501
+# Stands in for a container that does not stop (both its systemd-nspawn and its init): it
+# ignores SIGTERM, and takes SIGRTMIN+3 as systemd does (blocked, for a signalfd) but never acts.
+STUBBORN = """
+import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN + 3])
+print(1, flush=True)
+time.sleep(60)
+"""
 
 
 # What `bake instance up` leaves in the journal, recorded by a process that has ended as `up`
-# has: a held instance whose container is the given process (init_pid 0: no init to find).
+# has: a held instance whose container (nspawn and init) is the given process.
 RECORD_HELD = """
 import sys
 from bakeansible.pipeline.journal import Journal
@@ -24,8 +31,9 @@ from bakeansible.procinfo import process_start_time
 journal, pid = Journal(sys.argv[1]), int(sys.argv[2])
 journal.start_build("b" * 32, "web", "instance")
 rid = journal.intend("b" * 32, "local.container", machine="bake-test-down")
-journal.created(rid, "bake-test-down", nspawn_pid=pid, nspawn_start=process_start_time(pid),
-                init_pid=0)
+start = process_start_time(pid)
+journal.created(rid, "bake-test-down", nspawn_pid=pid, nspawn_start=start, init_pid=pid,
+                init_start=start)
 journal.finish_build("b" * 32, "held")
 """
 
