@@ -17,7 +17,7 @@ from bakeansible.ui import RecordingUi
 
 class ImageStep(Step[BuildContext]):
     """Writes an image file; ``tests`` sets test_result, and "failed" then fails the build
-    (the image stays, as a kept image whose tests failed)."""
+    with ``ctx.keep_image`` set (the image stays, as a kept image whose tests failed)."""
 
     title = "Creating image..."
 
@@ -32,6 +32,7 @@ class ImageStep(Step[BuildContext]):
         ctx.artifact = Artifact("fake", str(image), "Image", files=[image], checksum="c0",
                                 extra=extra)
         if self.tests == "failed":
+            ctx.keep_image = "its on_test_failure is keep"  # as the test phase says so
             raise StepError("tests failed")
 
 
