@@ -269,6 +269,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         except OSError:
             self.send_error(500, "cached file vanished")
             return
+        # Counted before the body goes out: a client that has it may read the stats at once.
+        self.owner.count(hits=int(hit))
         with fh:
             size = os.fstat(fh.fileno()).st_size
             self.send_response(200)
@@ -276,7 +278,6 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/octet-stream")
             self.end_headers()
             _copy(fh, self.wfile)
-        self.owner.count(hits=int(hit))
 
     def _relay_error(self, exc: urllib.error.HTTPError) -> None:
         body = exc.read() if exc.fp else b""
