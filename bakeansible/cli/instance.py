@@ -74,6 +74,9 @@ def up(
     click.echo(f"Instance {info.name} is up (source {info.source}).")
     _echo_info(info)
     click.echo(f"Log in: bake instance ssh {info.name}    Remove: bake instance down {info.name}")
+    if info.kind == TENCENT:
+        click.echo("The CVM is billed while it is up; `bake cleanup --tags` removes it once its "
+                   "--ttl has passed.")
 
 
 @command.command("list")
@@ -105,6 +108,8 @@ def list_(as_json: bool) -> None:
         return
     for name, info, state in rows:
         where = f"{info.user}@{info.address}:{info.port}  {info.source}" if info else ""
+        if info and info.kind == TENCENT:
+            where += f"  {info.instance_id} ({info.region})"
         click.echo(f"{name}  {state}  {where}".rstrip())
 
 
@@ -157,6 +162,8 @@ def down(name: str | None, all_: bool) -> None:
 
 
 def _echo_info(info: InstanceInfo) -> None:
+    if info.kind == TENCENT:
+        click.echo(f"  instance: {info.instance_id} ({info.region})")
     click.echo(f"  address:  {info.address}")
     click.echo(f"  port:     {info.port}")
     click.echo(f"  user:     {info.user}")
