@@ -76,8 +76,14 @@ def test_a_zone_outside_the_region_is_refused(no_profile: dict[str, str]) -> Non
     ids=["zone", "ttl", "private-ip", "region and type"],
 )  # fmt: skip
 def test_cloud_options_are_refused_for_a_local_source(
-    no_profile: dict[str, str], tmp_path: Path, cloud: CloudOptions
-) -> None:
+    no_profile: dict[str, str], tmp_path: Path, cloud: CloudOptions,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    def no_boot(*_args: object) -> None:
+        raise AssertionError("a local source with cloud options got as far as booting")
+
+    # Should the refusal break, this unit test must not boot a real container.
+    monkeypatch.setattr("bakeansible.instances.lifecycle.check_boot", no_boot)
     with pytest.raises(BakeError, match="only for a Tencent Cloud image") as caught:
         up("debian:bookworm", cloud, no_profile)
     for option in cloud.given():
