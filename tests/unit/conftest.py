@@ -1,0 +1,17 @@
+"""Unit tests never read or write the user's bake state (journal, instances, learned waits):
+each test gets an empty state directory of its own unless it sets one itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path_factory.mktemp("bake-state")
+    monkeypatch.setenv("BAKE_STATE_DIR", str(path))
+    monkeypatch.delenv("BAKE_DATABASE_URL", raising=False)
+    return path
