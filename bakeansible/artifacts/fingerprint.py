@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeansible.artifacts.checksum import file_digest
-from bakeansible.artifacts.inputs import input_files
+from bakeansible.artifacts.inputs import input_files, provisioner_inputs
 from bakeansible.config.fields import field_secret
 from bakeansible.config.model import BuildSpec
 
@@ -120,8 +120,11 @@ def fingerprint_inputs(
         var_prefix = "var:" if seen[prov.type] == 1 else f"var:{label}:"
         for name, value in (getattr(prov.config, "extra_vars", None) or {}).items():
             parts[f"{var_prefix}{name}"] = _digest(value, secrets)
-    for path in input_files(spec, project_dir):
+    inputs = provisioner_inputs(spec, project_dir)
+    for path in inputs.files:
         parts[f"file:{_relative(path, project_dir)}"] = "sha256:" + file_digest(path)
+    for name, identity in inputs.collections.items():
+        parts[f"collection:{name}"] = identity
     return digest_of_parts(parts), parts
 
 

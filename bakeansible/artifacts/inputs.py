@@ -8,17 +8,29 @@ arguments, the galaxy requirements file, and every role it uses: through ``roles
 up on the provisioner's roles path. A role named by a template expression cannot be resolved, so
 then every role of the project's roles directories counts. For a shell provisioner: its scripts.
 Inside a role, what Ansible never reads when it plays the role (``molecule/``, ``tests/``,
-``README``) is left out, so editing a role's tests does not force a rebuild.
+``README``) is left out, so editing a role's tests does not force a rebuild. The collections the
+playbooks name (fully qualified roles and modules, ``collections:``) count too; see
+``collections.py`` for what identifies each.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bakeansible.artifacts.checksum import file_digest
+from bakeansible.artifacts.collections import (
+    COLLECTION_SKIP,
+    collection_of,
+    collection_version,
+    find_collection,
+    search_roots,
+)
 from bakeansible.config.model import BuildSpec
 from bakeansible.provisioners.playbook import project_roles_paths, system_roles_paths
 
@@ -71,10 +83,19 @@ def _files_below(path: Path, skip: tuple[str, ...] = ()) -> Iterator[Path]:
 class _Collector:
     """Walks a playbook and the roles it uses, collecting the files read."""
 
-    def __init__(self, roles_path: list[Path], all_roles: list[Path]) -> None:
+    def __init__(
+        self,
+        roles_path: list[Path],
+        all_roles: list[Path],
+        collection_roots: list[Path],
+        project_dir: Path,
+    ) -> None:
+        self.project_dir = project_dir.resolve()
         self.roles_path = roles_path
         self.all_roles = all_roles  # what "every role" means when a name is an expression
+        self.collection_roots = collection_roots
         self.files: set[Path] = set()
+        self.collections: set[str] = set()
         self._roles: set[Path] = set()
         self._seen: set[Path] = set()
 
@@ -101,6 +122,9 @@ class _Collector:
                 for option in entry if isinstance(entry, list) else [entry]:
                     if name := _literal(option):
                         self.add(path.parent / name)
+            for name in play.get("collections") or []:
+                if isinstance(name, str) and "{{" not in name and name.count(".") == 1:
+                    self.collections.add(name)
             for role in play.get("roles") or []:
                 self.role(_literal(role))
             for section in ("pre_tasks", "tasks", "post_tasks", "handlers"):
@@ -114,6 +138,8 @@ class _Collector:
             for key in ("block", "rescue", "always"):
                 self.tasks(task.get(key) or [], base)
             for key, value in task.items():
+                if collection := collection_of(key):
+                    self.collections.add(collection)
                 module = _module(key)
                 if module in ROLE_MODULES:
                     self.role(_literal(value))
@@ -139,8 +165,13 @@ class _Collector:
                 for role_dir in sorted(root.iterdir()) if root.is_dir() else []:
                     self.role_dir(role_dir)
             return
-        if name.count(".") >= 2:
-            return  # a collection's role: installed by galaxy_file, which is an input itself
+        if collection := collection_of(name):
+            self.collections.add(collection)
+            found = find_collection(collection, self.collection_roots)
+            if found is not None and found.is_relative_to(self.project_dir):
+                # Vendored: walk the role for the roles and collections it uses in turn.
+                self.role_dir(found / "roles" / name.split(".", 2)[2])
+            return
         candidate = Path(name).expanduser()
         if candidate.is_absolute():
             self.role_dir(candidate)
@@ -189,9 +220,25 @@ def _extra_var_files(arguments: Iterable[str]) -> Iterator[str]:
             yield value[1:]
 
 
+@dataclass
+class Inputs:
+    """What the build's provisioners read: files (absolute, sorted) and, per collection used
+    from outside the project, what identifies it (``version:1.2.3``, ``sha256:…`` or
+    ``absent``)."""
+
+    files: list[Path] = field(default_factory=list)
+    collections: dict[str, str] = field(default_factory=dict)
+
+
 def input_files(spec: BuildSpec, project_dir: Path) -> list[Path]:
     """Every file the build's provisioners read (absolute, sorted)."""
+    return provisioner_inputs(spec, project_dir).files
+
+
+def provisioner_inputs(spec: BuildSpec, project_dir: Path) -> Inputs:
+    """The files and the collections the build's provisioners read."""
     files: set[Path] = set()
+    collections: dict[str, str] = {}
     for cfg_file in (project_dir / "ansible.cfg",):
         if cfg_file.is_file():
             files.add(cfg_file.resolve())
@@ -213,8 +260,16 @@ def input_files(spec: BuildSpec, project_dir: Path) -> list[Path]:
         ]
         project_roles = [Path(p) for p in project_roles_paths(playbook, project_dir)]
         system = [Path(p) for p in system_roles_paths()]
+        collection_paths = [
+            _resolve(project_dir, p).resolve()
+            for p in str(getattr(cfg, "collections_path", "") or "").split(":")
+            if p
+        ]
         collector = _Collector(
-            [*configured, *project_roles, *system], [*configured, *project_roles]
+            [*configured, *project_roles, *system],
+            [*configured, *project_roles],
+            search_roots(collection_paths, playbook),
+            project_dir,
         )
         collector.playbook(playbook)
         if (playbook.parent / "ansible.cfg").is_file():
@@ -222,4 +277,23 @@ def input_files(spec: BuildSpec, project_dir: Path) -> list[Path]:
         for name in _extra_var_files(getattr(cfg, "extra_arguments", ())):
             collector.add(_resolve(project_dir, name))
         files |= collector.files
-    return sorted(files)
+        for name in sorted(collector.collections):
+            found = find_collection(name, collector.collection_roots)
+            if found is not None and found.is_relative_to(collector.project_dir):
+                files.update(p.resolve() for p in _files_below(found, COLLECTION_SKIP))
+            else:
+                collections[name] = _identity(found)
+    return Inputs(sorted(files), collections)
+
+
+def _identity(path: Path | None) -> str:
+    """What identifies a collection installed outside the project."""
+    if path is None:
+        return "absent"
+    if version := collection_version(path):
+        return f"version:{version}"
+    digest = hashlib.sha256()
+    for file in _files_below(path, COLLECTION_SKIP):
+        digest.update(f"{file.relative_to(path)}\0".encode())
+        digest.update(file_digest(file).encode())
+    return "sha256:" + digest.hexdigest()

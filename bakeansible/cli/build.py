@@ -20,7 +20,6 @@ from bakeansible.cli.render import Console, human_duration
 from bakeansible.config.fields import field_secret
 from bakeansible.config.model import Template
 from bakeansible.errors import BakeError
-from bakeansible.images.database import existing_image_store
 from bakeansible.images.store import ImageStore
 from bakeansible.pipeline.build import BuildResult, RunOptions, plan_builds, run_builds
 from bakeansible.pipeline.journal import Journal
@@ -28,6 +27,7 @@ from bakeansible.pipeline.reaper import sweep
 from bakeansible.pipeline.runner import Choice, OnError
 from bakeansible.pipeline.step import Step
 from bakeansible.secrets import process_masker
+from bakeansible.state.url import database_exists
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +99,17 @@ def execute(template: Template, flags: BuildFlags, project_dir: Path) -> int:
         project_dir=project_dir,
         masker=masker,
     )
-    # Channel sources resolve in the registry while planning, which creates nothing.
-    options.images = existing_image_store()
+    # Planning reads the registry (channel sources, earlier images) but must create nothing:
+    # the journal's database is opened now only if it exists. The registry lives in that
+    # same database, so it is opened (and its migrations checked) once.
+    journal = Journal() if database_exists() else None
+    options.images = ImageStore(journal.db) if journal is not None else None
     planned = plan_builds(template, options)  # raises before any side effect
 
-    journal = Journal()
+    if journal is None:
+        journal = Journal()
+        options.images = ImageStore(journal.db)
     options.journal = journal
-    # The registry lives in the journal's database: no second open and migration check of it.
-    options.images = options.images or ImageStore(journal.db)
     if flags.auto_cleanup:
         report = sweep(journal, keep_aborted=True)
         if report.removed:

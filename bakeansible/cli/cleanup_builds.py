@@ -19,9 +19,19 @@ def command(limit: int) -> None:
     """List builds from the journal, newest first."""
     journal = Journal()
     records = journal.builds(limit)
-    if not records:
+    waiting = journal.waiting()
+    if not records and not waiting:
         click.echo("No builds recorded yet.")
         return
+    for wait in waiting:
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wait.since))
+        image = wait.lock.removeprefix("image:")
+        holder = journal.lock_holder(wait.lock)
+        behind = f" behind {holder.describe()}" if holder else ""
+        click.echo(
+            f"{wait.build_id[:12]}  {since}  {wait.build_name} on {wait.host}, pid {wait.pid}"
+            f"  waiting for image {image}{behind}"
+        )
     for rec in records:
         state = rec.state
         if state == "running" and not rec.checkable:

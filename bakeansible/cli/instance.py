@@ -11,12 +11,13 @@ from types import FrameType
 
 import click
 
-from bakeansible.cli.options import run_cli
+from bakeansible.cli.options import cloud_options, run_cli
 from bakeansible.cli.render import BuildUi, Console
 from bakeansible.config.durations import parse_duration
 from bakeansible.errors import BakeError
 from bakeansible.instances import lifecycle
 from bakeansible.instances.record import (
+    TENCENT,
     InstanceInfo,
     find_held,
     is_running,
@@ -24,6 +25,7 @@ from bakeansible.instances.record import (
     load_info,
     ssh_argv,
 )
+from bakeansible.instances.tencent import CloudOptions, cvm_states
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.reaper import HELD
 from bakeansible.secrets import process_masker
@@ -32,28 +34,50 @@ from bakeansible.secrets import process_masker
 @click.group("instance", context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
     """Instances that stay up after the command: local containers booted as bake boots them
-    (own network, overlay over the source, sshd, a temporary key), journaled until `down`."""
+    (own network, overlay over the source, sshd, a temporary key), or Tencent Cloud CVMs booted
+    as the tencentcloud-cvm builder boots them (own VPC, subnet, security group, key pair),
+    journaled until `down`."""
 
 
 @command.command("up")
 @click.option("--source", "-source", default="debian:bookworm", show_default=True,
-              help="debian:bookworm, debian:trixie, or an image tarball (e.g. output/x.tar.zst).")
+              help="debian:bookworm, debian:trixie, an image tarball (e.g. output/x.tar.zst), "
+              "or a Tencent Cloud image id (img-…).")
 @click.option("--name", "-name", help="Name of the instance (default: source and a short id).")
+@click.option("--ssh-username", default="root", show_default=True,
+              help="User to log in as (it must exist in the image).")
+@cloud_options
+@click.option("--ttl", metavar="DURATION",
+              help="img-… only: the CVM's bake:expires-at tag is now + TTL (default 24h); "
+              "`bake cleanup --tags` removes it after that.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @run_cli
-def up(source: str, name: str | None, as_json: bool) -> None:
-    """Boot an instance and print how to reach it (progress goes to stderr)."""
+def up(
+    source: str, name: str | None, ssh_username: str, region: str | None, zone: str | None,
+    instance_type: str | None, private_ip: bool, ttl: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Boot an instance and print how to reach it (progress goes to stderr).
+
+    A Tencent Cloud instance (--source img-…) is billed while it is up: remove it with
+    `bake instance down`.
+    """
     console = Console(process_masker(), color=not os.environ.get("NO_COLOR"), stream=sys.stderr)
     cancel = threading.Event()
     _cancel_on_signals(cancel, console)
     ui = BuildUi(console, name or "instance", "green")
-    info = lifecycle.start_instance(source, name, ui=ui, cancel=cancel)
+    cloud = CloudOptions(region, zone, instance_type, ttl, private_ip)
+    info = lifecycle.start_instance(
+        source, name, ui=ui, cancel=cancel, ssh_username=ssh_username, cloud=cloud
+    )
     if as_json:
         click.echo(json.dumps(info.public(), indent=2))
         return
     click.echo(f"Instance {info.name} is up (source {info.source}).")
     _echo_info(info)
     click.echo(f"Log in: bake instance ssh {info.name}    Remove: bake instance down {info.name}")
+    if info.kind == TENCENT:
+        click.echo("The CVM is billed while it is up; `bake cleanup --tags` removes it once its "
+                   "--ttl has passed.")
 
 
 @command.command("list")
@@ -62,13 +86,17 @@ def up(source: str, name: str | None, as_json: bool) -> None:
 def list_(as_json: bool) -> None:
     """List the instances that are up (newest first)."""
     journal = Journal()
+    records = [(record, load_info(record)) for record in live_records(journal)]
+    cvms = [r.build_id for r, info in records if r.state == HELD and info and info.kind == TENCENT]
+    cloud_states = cvm_states(journal, cvms) if cvms else {}
     rows = []
-    for record in live_records(journal):
-        info = load_info(record)
+    for record, info in records:
         if record.state != HELD:
             state = "starting"
         elif info is None:
             state = "damaged (no instance.json; bake instance down removes it)"
+        elif info.kind == TENCENT:
+            state = cloud_states[record.build_id]
         else:
             state = "running" if is_running(journal, record.build_id) else "stopped"
         rows.append((record.name, info, state))
@@ -81,6 +109,8 @@ def list_(as_json: bool) -> None:
         return
     for name, info, state in rows:
         where = f"{info.user}@{info.address}:{info.port}  {info.source}" if info else ""
+        if info and info.kind == TENCENT:
+            where += f"  {info.instance_id} ({info.region})"
         click.echo(f"{name}  {state}  {where}".rstrip())
 
 
@@ -146,6 +176,8 @@ def down(name: str | None, all_: bool, timeout: str | None, force: bool) -> None
 
 
 def _echo_info(info: InstanceInfo) -> None:
+    if info.kind == TENCENT:
+        click.echo(f"  instance: {info.instance_id} ({info.region})")
     click.echo(f"  address:  {info.address}")
     click.echo(f"  port:     {info.port}")
     click.echo(f"  user:     {info.user}")

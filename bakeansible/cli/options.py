@@ -159,3 +159,20 @@ def run_options(fn: F) -> F:
     for decorate in reversed(decorators):
         fn = decorate(fn)
     return fn
+
+
+def cloud_options(fn: F) -> F:
+    """``--region``, ``--zone``, ``--instance-type``, ``--private-ip``: where and how a command
+    boots a CVM from a Tencent Cloud image (``bake instance up``, ``bake test``); refused with
+    a local source."""
+    for option in reversed([
+        click.option("--region", metavar="REGION",
+                     help="img-… only: region; default env TENCENTCLOUD_REGION or the profile."),
+        click.option("--zone", metavar="ZONE", help="img-… only: zone, e.g. ap-guangzhou-3."),
+        click.option("--instance-type", metavar="TYPE",
+                     help="img-… only: instance type, e.g. S5.MEDIUM2."),
+        click.option("--private-ip", is_flag=True,
+                     help="img-… only: no public address; reach the CVM at its private one."),
+    ]):  # fmt: skip
+        fn = option(fn)
+    return fn

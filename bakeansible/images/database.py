@@ -3,11 +3,9 @@ team's PostgreSQL server through ``BAKE_DATABASE_URL``)."""
 
 from __future__ import annotations
 
-import os
-
 from bakeansible.images.store import ImageStore
-from bakeansible.state import ENV, open_database
-from bakeansible.state.url import default_sqlite_path
+from bakeansible.state import open_database
+from bakeansible.state.url import database_exists
 
 
 def open_image_store(url: str | None = None) -> ImageStore:
@@ -17,6 +15,6 @@ def open_image_store(url: str | None = None) -> ImageStore:
 
 def existing_image_store() -> ImageStore | None:
     """The registry if there can be one yet, without creating a file (for planning)."""
-    if os.environ.get(ENV, "").strip() or default_sqlite_path().exists():
+    if database_exists():
         return open_image_store()
     return None

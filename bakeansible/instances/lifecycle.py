@@ -1,11 +1,13 @@
-"""``bake instance up`` and ``down``: the local builder's boot steps, kept after success.
+"""``bake instance up`` and ``down``: a builder's boot steps, kept after success.
 
-``start_instance`` runs ``boot_steps`` through the pipeline runner, like a build, with every
-step's cleanup held back on success: the container, its network, overlay and key stay, journaled
-under a build record that ends in state ``held`` (which ``bake cleanup`` leaves alone). A
-failure, a signal or ``kill -9`` (then ``bake cleanup``) removes what was made, as for a build.
-``stop_instance`` powers a held instance off in order, then deletes its resources with the
-journal's own deleters.
+``start_instance`` runs the local builder's ``boot_steps`` (a container), or the Tencent
+builder's (a CVM, for an ``img-…`` source), through the pipeline runner, like a build, with
+every step's cleanup held back on success: the container, its network, overlay and key (or the
+CVM, its VPC, subnet, security group, key pair and private key) stay, journaled under a build
+record that ends in state ``held`` (which ``bake cleanup`` leaves alone). A failure, a signal
+or ``kill -9`` (then ``bake cleanup``) removes what was made, as for a build. ``stop_instance``
+powers a held local instance off in order, then deletes its resources with the journal's
+own deleters.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from __future__ import annotations
 import fcntl
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,21 @@ from bakeansible.instances.record import (
     InstanceInfo,
     check_name,
     find_held,
+    info_path,
     live_records,
     save_info,
 )
+from bakeansible.instances.tencent import (
+    DEFAULT_TTL,
+    C,
+    CloudOptions,
+    CvmBoot,
+    cvm_config,
+    is_tencent_source,
+    refuse_cloud_options,
+)
 from bakeansible.paths import state_dir
-from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.context import BuildContext, new_base_context
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.reaper import HELD, sweep
 from bakeansible.pipeline.runner import run_steps
@@ -46,30 +57,26 @@ from bakeansible.ui import Ui
 DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 
 
-class KeepOnSuccess(Step[LocalContext]):
+class KeepOnSuccess(Step[BuildContext]):
     """Runs ``step``; undoes it only when bringing the instance up failed or was cancelled."""
 
     def __init__(self, step: Step[Any]) -> None:
         self.step = step
         self.title = step.title
 
-    def run(self, ctx: LocalContext) -> None:
+    def run(self, ctx: BuildContext) -> None:
         self.step.run(ctx)
 
-    def cleanup(self, ctx: LocalContext, outcome: Outcome) -> None:
+    def cleanup(self, ctx: BuildContext, outcome: Outcome) -> None:
         if outcome is not Outcome.SUCCESS:
             self.step.cleanup(ctx, outcome)
 
 
 def resolve_source(source: str, project_dir: Path) -> str:
-    """``debian:<suite>`` as is, a tarball as an absolute path; refuse anything else."""
-    if source.startswith("img-"):
-        raise BakeError(
-            f"Source {source!r}: Tencent Cloud instances are not supported by `bake instance` "
-            "yet.",
-            hint="Boot a local instance from debian:bookworm, debian:trixie or a baked "
-            ".tar.zst image.",
-        )
+    """``debian:<suite>`` and ``img-…`` as they are, a tarball as an absolute path; refuse
+    anything else."""
+    if is_tencent_source(source):
+        return source
     if rootfs.is_tarball(source):
         path = Path(source).expanduser()
         return str(path if path.is_absolute() else (project_dir / path).resolve())
@@ -91,18 +98,33 @@ def start_instance(
     cancel: threading.Event,
     journal: Journal | None = None,
     project_dir: Path | None = None,
+    ssh_username: str = "root",
+    cloud: CloudOptions | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> InstanceInfo:
-    """Boot a local instance from ``source`` and keep it; return how to reach it.
+    """Boot an instance from ``source`` (a local container, or a CVM of an ``img-…`` with the
+    ``cloud`` options) and keep it; return how to reach it.
 
     Everything is checked before anything is created; raises BakeError (BuildCancelled when
     ``cancel`` is set), having removed what it made.
     """
     project = project_dir or Path.cwd()
+    cloud = cloud or CloudOptions()
     source = resolve_source(source, project)
     if name is not None:
         check_name(name)
-    config = LocalConfig(source=source)
-    check_boot(config, project)
+    boot: LocalBoot | CvmBoot
+    if is_tencent_source(source):
+        config = cvm_config(
+            source, cloud, ssh_username, command="bake instance up", env=env,
+            default_ttl=DEFAULT_TTL,
+        )  # fmt: skip
+        boot = CvmBoot(config, name or source, project, env)
+    else:
+        refuse_cloud_options(cloud, source)
+        local = LocalConfig(source=source, ssh_username=ssh_username)
+        check_boot(local, project)
+        boot = LocalBoot(local, project)
     journal = journal or Journal()  # opened (created) only once the input is known good
     build_id = uuid.uuid4().hex
     name = name or default_name(source, build_id)
@@ -113,33 +135,26 @@ def start_instance(
                 hint=f"Choose another --name, or remove it first: bake instance down {name}",
             )
         journal.start_build(build_id, name, BUILDER_TYPE)
-    base = BuildContext(
-        build_id=build_id,
-        build_name=name,
-        builder_type=BUILDER_TYPE,
-        ui=ui,
-        cancel_event=cancel,
-        journal=journal,
-        masker=Masker(),
-        project_dir=project,
-    )
-    ctx = LocalContext(**{f.name: getattr(base, f.name) for f in fields(BuildContext)})
+
+    def fresh(context_class: type[C]) -> C:
+        return new_base_context(
+            context_class, name or "", BUILDER_TYPE, build_id=build_id, ui=ui,
+            cancel_event=cancel, journal=journal, masker=Masker(), project_dir=project,
+        )  # fmt: skip
+
     state = "failed"
     booted = False
+    ctx: BuildContext | None = None
     try:
-        run_steps([KeepOnSuccess(s) for s in boot_steps(config, project)], ctx)
+        if isinstance(boot, CvmBoot):
+            ctx = cvm = boot.new_context(fresh(BuildContext), key_dir=info_path(build_id).parent)
+            steps = boot.steps(cvm)
+        else:
+            ctx = fresh(LocalContext)
+            steps = boot.steps()
+        run_steps([KeepOnSuccess(s) for s in steps], ctx)
         booted = True
-        assert ctx.ssh is not None and ctx.key_path is not None
-        info = InstanceInfo(
-            name=name,
-            source=source,
-            address=ctx.ssh.host,
-            port=ctx.ssh.port,
-            user=ctx.ssh.user,
-            key_file=str(ctx.key_path),
-            build_id=build_id,
-            machine=ctx.machine,
-        )
+        info = boot.info(ctx, name, source)
         save_info(info)
         state = HELD
         return info
@@ -147,14 +162,41 @@ def start_instance(
         state = "cancelled"
         raise
     finally:
-        if ctx.comm is not None:
-            ctx.comm.close()
-            ctx.comm = None
-        ctx.remove_temp_dir()
+        if ctx is not None:
+            if ctx.comm is not None:
+                ctx.comm.close()
+                ctx.comm = None
+            ctx.remove_temp_dir()
         if booted and state != HELD:
             # Failed after the steps kept everything (writing the info file): remove it all.
             sweep(journal, build_id=build_id, include_alive=True)
         journal.finish_build(build_id, state)
+
+
+class LocalBoot:
+    """Boots a local container: the local builder's boot steps."""
+
+    def __init__(self, config: LocalConfig, project_dir: Path) -> None:
+        self.config = config
+        self.project_dir = project_dir
+
+    def steps(self) -> list[Step[Any]]:
+        return boot_steps(self.config, self.project_dir)
+
+    @staticmethod
+    def info(ctx: BuildContext, name: str, source: str) -> InstanceInfo:
+        assert isinstance(ctx, LocalContext)
+        assert ctx.ssh is not None and ctx.key_path is not None
+        return InstanceInfo(
+            name=name,
+            source=source,
+            address=ctx.ssh.host,
+            port=ctx.ssh.port,
+            user=ctx.ssh.user,
+            key_file=str(ctx.key_path),
+            build_id=ctx.build_id,
+            machine=ctx.machine,
+        )
 
 
 def stop_instance(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from bakeansible.errors import BakeError
@@ -19,6 +19,7 @@ from bakeansible.pipeline.reaper import HELD
 from bakeansible.procinfo import process_alive
 
 BUILDER_TYPE = "instance"
+LOCAL, TENCENT = "local", "tencent"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 # Journal records looked at for names: far more than anyone keeps instances.
 SCAN_LIMIT = 100_000
@@ -35,16 +36,26 @@ class InstanceInfo:
     user: str
     key_file: str
     build_id: str
-    machine: str
+    #: The local container's machine name (empty for a CVM).
+    machine: str = ""
+    #: ``local`` (a container) or ``tencent`` (a CVM); files written before it are local.
+    kind: str = "local"
+    #: A CVM's region and instance id, for ``bake instance list``.
+    region: str = ""
+    instance_id: str = ""
 
     def public(self) -> dict[str, str | int]:
-        """The fields ``bake instance up --json`` prints."""
+        """The fields ``bake instance up --json`` prints (a CVM's region and id too)."""
         data = asdict(self)
-        return {k: data[k] for k in ("name", "source", "address", "port", "user", "key_file")}
+        keys = ["name", "kind", "source", "address", "port", "user", "key_file"]
+        if self.kind == TENCENT:
+            keys += ["region", "instance_id"]
+        return {k: data[k] for k in keys}
 
 
 def info_path(build_id: str) -> Path:
-    """Where the instance's JSON lives: its work directory (``StepCreateWorkdir``'s)."""
+    """Where the instance's JSON lives: its work directory (a container's ``StepCreateWorkdir``
+    makes it; for a CVM, the key pair step writes the temporary private key there)."""
     return state_dir() / "instances" / build_id / "instance.json"
 
 
@@ -58,7 +69,8 @@ def load_info(record: BuildRecord) -> InstanceInfo | None:
     """The instance's JSON, or None when it is missing or unreadable (a damaged state dir)."""
     try:
         data = json.loads(info_path(record.build_id).read_text())
-        return InstanceInfo(**data)
+        known = {f.name for f in fields(InstanceInfo)}
+        return InstanceInfo(**{k: v for k, v in data.items() if k in known})
     except (OSError, ValueError, TypeError):
         return None
 

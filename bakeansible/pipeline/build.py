@@ -25,7 +25,7 @@ from bakeansible.images.channels import resolve_sources
 from bakeansible.images.lineage import check_source_usable
 from bakeansible.images.recording import record_image
 from bakeansible.images.store import ImageStore
-from bakeansible.pipeline.context import Artifact, BuildContext
+from bakeansible.pipeline.context import Artifact, BuildContext, new_base_context
 from bakeansible.pipeline.incremental import Decision, assess, decide
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.protocols import Builder, PostProcessor
@@ -174,10 +174,11 @@ def run_build(
         decision = Decision(digest, parts)
     started = time.monotonic()
     build_id = uuid.uuid4().hex
-    base = BuildContext(
+    base = new_base_context(
+        BuildContext,
+        spec.name,
+        spec.type,
         build_id=build_id,
-        build_name=spec.name,
-        builder_type=spec.type,
         ui=ui,
         cancel_event=cancel,
         journal=options.journal,

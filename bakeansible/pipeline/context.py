@@ -9,9 +9,10 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bakeansible.errors import BuildCancelled
 from bakeansible.pipeline.onerror import OnError
@@ -136,3 +137,41 @@ class BuildContext:
         """Sleep, but wake up and raise at once when the build is cancelled."""
         if self.cancel_event.wait(seconds):
             raise BuildCancelled("interrupted")
+
+
+C = TypeVar("C", bound=BuildContext)
+
+
+def new_base_context(
+    context_class: type[C],
+    build_name: str,
+    builder_type: str,
+    *,
+    ui: Ui,
+    cancel_event: threading.Event,
+    journal: Journal | None,
+    masker: Masker,
+    project_dir: Path,
+    build_id: str | None = None,
+    output_dir: Path | None = None,
+    force: bool = False,
+    check_mode: bool = False,
+    input_fingerprint: str = "",
+) -> C:
+    """A fresh context for one run of steps (a build, a test instance, ``bake instance up``):
+    a new build id unless given, nothing discovered yet; builders' own fields at their defaults.
+    """
+    return context_class(
+        build_id=build_id or uuid.uuid4().hex,
+        build_name=build_name,
+        builder_type=builder_type,
+        ui=ui,
+        cancel_event=cancel_event,
+        journal=journal,
+        masker=masker,
+        output_dir=output_dir if output_dir is not None else Path("output"),
+        force=force,
+        check_mode=check_mode,
+        input_fingerprint=input_fingerprint,
+        project_dir=project_dir,
+    )

@@ -155,6 +155,9 @@ def diff_parts(old: dict[str, str] | None, new: dict[str, str]) -> list[Reason]:
         elif kind == "var":
             how = " (added)" if before is None else " (removed)" if after is None else ""
             reasons.append(Reason("variable", detail + how))
+        elif kind == "collection":
+            change = f"{detail} ({before or 'none'} -> {after or 'none'})"
+            reasons.append(Reason("collection", change))
         elif name == "option:provisioners":
             reasons.append(Reason("provisioners", f"{before or 'none'} -> {after or 'none'}"))
         elif detail.startswith("builder."):

@@ -21,8 +21,9 @@ from typing import Any
 
 from bakeansible.paths import state_dir
 from bakeansible.procinfo import process_alive, process_start_time
-from bakeansible.state import Database, Holder, Lock, acquire, open_database
+from bakeansible.state import Database, Holder, Lock, Waiter, acquire, open_database, waiters
 from bakeansible.state.errors import AT_RISK, DatabaseError, sqlite_error
+from bakeansible.state.locks import holder
 
 __all__ = ["AT_RISK", "BuildRecord", "Journal", "JournalError", "Resource", "journal_error",
            "set_journal_aside"]
@@ -186,6 +187,14 @@ class Journal:
         waiting while another build of it runs on any host sharing this database. The caller
         releases it when the build ends; a killed holder releases it by dying."""
         return acquire(self.db, f"image:{image}", build_id, name, cancel=cancel, on_wait=on_wait)
+
+    def lock_holder(self, lock: str) -> Holder | None:
+        """Who took ``lock`` last (it may have released it since)."""
+        return holder(self.db, lock)
+
+    def waiting(self) -> list[Waiter]:
+        """Builds waiting for the lock of an image (another build of it runs), on any host."""
+        return waiters(self.db)
 
     # resources ----------------------------------------------------------------------------
     def intend(self, build_id: str, kind: str, **data: Any) -> int:

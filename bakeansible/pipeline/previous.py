@@ -41,6 +41,7 @@ KIND_TEXT = {
     "builder-option": "builder option changed",
     "provisioner-option": "provisioner option changed",
     "provisioners": "provisioners changed",
+    "collection": "collection changed",
     "source": "source image changed",
     "inputs": "inputs changed",
     "image-missing": "image missing",

@@ -15,7 +15,7 @@ Tables are added by appending to ``MIGRATIONS`` (see ``bakeansible.state.migrati
 
 from bakeansible.state.database import Connection, Database, Lock, open_database
 from bakeansible.state.errors import DatabaseError
-from bakeansible.state.locks import Holder, acquire
+from bakeansible.state.locks import Holder, Waiter, acquire, waiters
 from bakeansible.state.migrations import MIGRATIONS, Migration
 from bakeansible.state.url import ENV, resolve_url, safe_url
 
@@ -28,8 +28,10 @@ __all__ = [
     "Holder",
     "Lock",
     "Migration",
+    "Waiter",
     "acquire",
     "open_database",
     "resolve_url",
     "safe_url",
+    "waiters",
 ]

@@ -88,6 +88,17 @@ MIGRATIONS: list[Migration] = [
         )
     """),
     Migration(3, "image registry", REGISTRY_SQL),
+    Migration(4, "lock waiters", """
+        CREATE TABLE lock_waiters (
+            build_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            build_name TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            since {float} NOT NULL,
+            seen_at {float} NOT NULL
+        )
+    """),
 ]
 
 VERSIONS_TABLE = """

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -105,11 +106,28 @@ class SqliteDatabase(Database):
             db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             try:
                 db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-                db.execute("PRAGMA journal_mode=WAL")
+                self._use_wal(db)
             finally:
                 db.close()
         except sqlite3.Error as exc:
             raise sqlite_error(self.path, exc) from exc
+
+    def _use_wal(self, db: sqlite3.Connection) -> None:
+        """Switch the file to WAL, unless another bake already has. Taking the lock for the
+        switch can fail at once (SQLite's deadlock avoidance skips the busy timeout) while bakes
+        that opened a new journal together still read it: that is retried until ``timeout``."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                (mode,) = db.execute("PRAGMA journal_mode").fetchone()
+                if str(mode).lower() != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def tables(self, conn: Connection) -> dict[str, tuple[str, ...]]:
         names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")

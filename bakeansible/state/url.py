@@ -22,6 +22,12 @@ def default_sqlite_path() -> Path:
     return state_dir() / "journal.sqlite"
 
 
+def database_exists() -> bool:
+    """Whether there is a state database to open without creating one: a configured URL (a
+    server's database is the team's, made by its first bake) or the default SQLite file."""
+    return bool(os.environ.get(ENV, "").strip()) or default_sqlite_path().exists()
+
+
 def resolve_url(url: str | None = None) -> str:
     """``url``, else ``$BAKE_DATABASE_URL``, else the embedded SQLite default."""
     chosen = url or os.environ.get(ENV) or ""

@@ -16,14 +16,17 @@ suite and architecture; every build and every bake process on the host shares th
 
 A download is written to ``<cache>/apt/.partial/<build id>/`` (journaled, removed with the build
 or by ``bake cleanup``) and renamed into the store when complete, so readers in other bake
-processes only ever see whole files. Concurrent requests for one file in one bake process wait
-for a single download.
+processes only ever see whole files. Concurrent requests for one file, from one bake process or
+several (parallel CI jobs on one host), wait for a single download: a ``flock`` per file in
+``<cache>/apt/.locks/``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
+import fcntl
+import hashlib
 import http.client
 import io
 import logging
@@ -33,6 +36,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,8 +52,8 @@ FRESH_SECONDS = 600.0
 CHUNK = 1 << 16
 TIMEOUT = 60.0
 
-_locks: dict[Path, threading.Lock] = {}
-_locks_guard = threading.Lock()
+#: How often a request waiting for another one's download of the same file looks again.
+LOCK_POLL = 0.05
 
 
 def store_dir(root: Path | None = None) -> Path:
@@ -70,9 +74,30 @@ def apt_conf(url: str) -> str:
     )
 
 
-def _file_lock(path: Path) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(path, threading.Lock())
+class _Stopping(Exception):
+    """The cache stopped while a request waited for another one's download."""
+
+
+@contextlib.contextmanager
+def _file_lock(store: Path, path: Path, closing: threading.Event) -> Iterator[None]:
+    """Held while one request checks and fetches ``path``: a second request for it, from this
+    bake or another bake process sharing the store, waits and is then served the stored copy
+    rather than downloading it again. A ``flock``: whoever dies holding it releases it."""
+    locks = store / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(str(path).encode()).hexdigest()[:32]
+    fd = os.open(locks / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if closing.wait(LOCK_POLL):
+                    raise _Stopping from None
+        yield
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -192,9 +217,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if path is None:
             self._pass_through()
             return
-        with _file_lock(path):
-            hit = self._fresh(path)
-            answered = False if hit else self._refresh(path)
+        try:
+            with _file_lock(self.owner.store, path, self.owner.closing):
+                hit = self._fresh(path)
+                answered = False if hit else self._refresh(path)
+        except _Stopping:  # the build ended while this request waited
+            self.send_error(503, "bake's package cache is stopping")
+            return
         if answered:
             return
         if path.is_file():
@@ -269,6 +298,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         except OSError:
             self.send_error(500, "cached file vanished")
             return
+        # Counted before the body goes out: a client that has it may read the stats at once.
+        self.owner.count(hits=int(hit))
         with fh:
             size = os.fstat(fh.fileno()).st_size
             self.send_response(200)
@@ -276,7 +307,6 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/octet-stream")
             self.end_headers()
             _copy(fh, self.wfile)
-        self.owner.count(hits=int(hit))
 
     def _relay_error(self, exc: urllib.error.HTTPError) -> None:
         body = exc.read() if exc.fp else b""

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from bakeansible.builders.tencentcloud.access import AccessCheck, check_access
+from bakeansible.builders.tencentcloud.boot import boot_steps, temporary_name
 from bakeansible.builders.tencentcloud.client import RetryPolicy, TencentClient, assume_role
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig, config_issues
 from bakeansible.builders.tencentcloud.context import (
@@ -35,18 +37,14 @@ from bakeansible.builders.tencentcloud.steps.clear_keys import StepClearAuthoriz
 from bakeansible.builders.tencentcloud.steps.copy_image import StepCopyImage
 from bakeansible.builders.tencentcloud.steps.create_image import StepCreateImage
 from bakeansible.builders.tencentcloud.steps.detach_key_pair import StepDetachTempKeyPair
-from bakeansible.builders.tencentcloud.steps.key_pair import StepConfigKeyPair
 from bakeansible.builders.tencentcloud.steps.pre_validate import StepPreValidate
 from bakeansible.builders.tencentcloud.steps.run_instance import StepRunInstance
-from bakeansible.builders.tencentcloud.steps.security_group import StepConfigSecurityGroup
 from bakeansible.builders.tencentcloud.steps.share_image import StepShareImage
 from bakeansible.builders.tencentcloud.steps.source_image import (
     StepCheckSourceImage,
     newest_matching,
 )
 from bakeansible.builders.tencentcloud.steps.ssh_ingress import StepAllowSsh
-from bakeansible.builders.tencentcloud.steps.subnet import StepConfigSubnet
-from bakeansible.builders.tencentcloud.steps.vpc import StepConfigVpc
 from bakeansible.communicators.agent import require_agent
 from bakeansible.config.model import BuildSpec
 from bakeansible.errors import ConfigError
@@ -200,10 +198,6 @@ class TencentCvmBuilder:
         assert ctx.access is not None, "new_context resolves the access settings"
         region = ctx.access.region
 
-        def name(configured: str) -> str:
-            """A temporary resource's name: the configured one, else ``bake_<build id prefix>``."""
-            return configured or f"bake_{ctx.build_id[:8]}"
-
         steps: list[Step[Any]] = []
         if c.communicator == "ssh":
             checks = [c.provisioner for c in self.checks]
@@ -212,27 +206,10 @@ class TencentCvmBuilder:
             steps.append(StepAssumeRole(*role))
         steps += [
             StepPreValidate(c.image_name, c.zone, c.copy_regions(region), c.instance_type),
-            StepCheckSourceImage(c.source_image_id, c.source_image_name),
-            StepConfigKeyPair(
-                name(c.temporary_key_pair_name),
-                c.ssh_keypair_name,
-                c.ssh_private_key_file,
-                c.ssh_password,
-                c.ssh_agent_auth,
-            ),
-            StepConfigVpc(c.vpc_id, name(c.vpc_name), c.cidr_block),
-            StepConfigSubnet(c.subnet_id, name(c.subnet_name), c.subnet_cidr_block, c.zone),
-            StepConfigSecurityGroup(c.security_group_id, name(c.security_group_name)),
-            StepRunInstance(c, name(c.instance_name)),
+            *boot_steps(c, ctx.build_id),  # source image, key pair, network, instance, SSH
         ]
         if c.communicator == "ssh":
-            if not c.security_group_id:
-                over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
-                steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
-            steps += [
-                StepConnectSsh(c.ssh_timeout),
-                StepProvision(self.provisioners, c.ssh_timeout),
-            ]
+            steps.append(StepProvision(self.provisioners, c.ssh_timeout))
             if c.ssh_clear_authorized_keys:
                 steps.append(StepClearAuthorizedKeys())
         steps += [
@@ -262,23 +239,23 @@ class TencentCvmBuilder:
         # The test instance is part of this build (same id): its short-lived host files go in
         # the build's own directory, made now so the build removes it at its end.
         ctx.temp_dir()
-        child = TencentContext.from_base(
+        # Everything of the build is shared (client, tags, key, network); only what belongs to
+        # one instance starts afresh, and the child owns none of the build's resources.
+        child = replace(
             ctx,
-            client=ctx.client,
-            access=ctx.access,
-            zone=ctx.zone,
-            tags=ctx.tags,
-            key_id=ctx.key_id,
-            private_key_path=ctx.private_key_path,
-            vpc_id=ctx.vpc_id,
-            vpc_cidr=ctx.vpc_cidr,
-            subnet_id=ctx.subnet_id,
-            security_group_id=ctx.security_group_id,
-            ssh_ingress_cidrs=ctx.ssh_ingress_cidrs,  # shared: the group is the build's
+            source_image=None,
+            key_created=False,
+            instance_id="",
+            instance=None,
+            instance_left=False,
+            terminated_at=None,
+            network_left=False,
+            ssh=None,
+            comm=None,
+            artifact=None,
         )
-        child.ssh, child.comm, child.artifact = None, None, None
         c = self.config
-        name = f"{c.instance_name or f'bake_{ctx.build_id[:8]}'}_test"
+        name = f"{temporary_name(c.instance_name, ctx.build_id)}_test"
         steps: list[Step[Any]] = [
             StepCheckSourceImage(ctx.image_id, ""),
             StepRunInstance(c, name),

@@ -11,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from bakeansible.config.fields import opt
 from bakeansible.errors import ConfigIssue
@@ -206,6 +207,25 @@ class TencentCvmConfig:
             if r != region and r not in seen:
                 seen.append(r)
         return seen
+
+
+def unchecked_config(**values: Any) -> TencentCvmConfig:
+    """A config from a command's options, built without ``__post_init__``'s check, so that the
+    command lists every problem at once (``config_issues``, ``check_access``) instead of the
+    first ``ValueError``; a caller refuses to use it while it has issues."""
+    config = object.__new__(TencentCvmConfig)
+    for f in fields(TencentCvmConfig):
+        if f.name in values:
+            value = values.pop(f.name)
+        elif f.default is not MISSING:
+            value = f.default
+        else:
+            assert f.default_factory is not MISSING, f.name
+            value = f.default_factory()
+        object.__setattr__(config, f.name, value)  # frozen: as dataclasses' own __init__ does
+    if values:
+        raise TypeError(f"unknown TencentCvmConfig fields: {sorted(values)}")
+    return config
 
 
 def config_issues(config: TencentCvmConfig, *, file: str = "<template>") -> list[ConfigIssue]:

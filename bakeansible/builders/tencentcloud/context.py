@@ -47,6 +47,10 @@ class TencentContext(BuildContext):
     source_image: Any = None
     key_id: str = ""
     key_created: bool = False
+    #: Where a temporary key pair's private key goes (a directory, made 0700 and removed with
+    #: the key); None: a fresh temporary directory. ``bake instance up`` names the instance's
+    #: work directory, since the key must outlive the command.
+    key_dir: Path | None = None
     private_key_path: Path | None = None
     vpc_id: str = ""
     vpc_cidr: str = ""

@@ -141,7 +141,7 @@ def test_kill9_during_up_then_cleanup_leaves_nothing(
     ("argv", "expected"),
     [
         (["instance", "up", "--source", "debian:sid"], "Unknown source 'debian:sid'"),
-        (["instance", "up", "--source", "img-eb30mz89"], "not supported by `bake instance` yet"),
+        (["instance", "up", "--zone", "ap-guangzhou-3"], "--zone: only for a Tencent Cloud image"),
         (["instance", "up", "--source", "old/base.tar.zst"], "old/base.tar.zst does not exist"),
         (["instance", "up", "--name", "no/slash"], "Invalid instance name 'no/slash'"),
         (["instance", "ssh", "nosuch"], "No instance named 'nosuch'"),
@@ -150,8 +150,9 @@ def test_kill9_during_up_then_cleanup_leaves_nothing(
         (["instance", "down", "x", "--timeout", "soon"], "--timeout: expected a duration"),
         (["instance", "down", "x", "--force", "--timeout", "5s"], "a --timeout means nothing"),
     ],
-    ids=["bad suite", "tencent image", "missing tarball", "bad name", "ssh unknown",
-         "down unknown", "down nothing", "down bad timeout", "down force and timeout"],
+    ids=["bad suite", "zone for a local source", "missing tarball", "bad name", "ssh unknown",
+         "down unknown", "down nothing", "down bad timeout",
+         "down force and timeout"],
 )
 def test_refusals_create_nothing(
     project: Path, state_dir: Path, no_leaks: None, argv: list[str], expected: str

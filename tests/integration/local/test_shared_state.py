@@ -56,6 +56,13 @@ def test_two_bakes_of_one_image_take_turns_and_a_killed_holder_frees_it(
         assert "build 'local'" in waiting and f"pid {first.pid}" in waiting, "".join(seen)
         assert f"on {os.uname().nodename}" in waiting and "image local:quick" in waiting
         assert [b.pid for b in journal.builds()] == [first.pid], "the second has not started"
+        listed = subprocess.run(
+            ["bake", "builds", "--database-url", url], cwd=project, env=bake_env(),
+            capture_output=True, text=True, timeout=60,
+        )
+        line = next((x for x in listed.stdout.splitlines() if "waiting" in x), listed.stdout)
+        assert f"pid {second.pid}  waiting for image local:quick behind build 'local'" in line
+        assert f"pid {first.pid}" in line, listed.stdout + listed.stderr
 
         os.kill(first.pid, signal.SIGKILL)
         first.wait(30)

@@ -10,6 +10,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bakeansible.artifacts.fingerprint import build_fingerprint, fingerprint_inputs, input_files
 from bakeansible.builders.local.config import LocalConfig
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig
@@ -162,3 +164,49 @@ def test_source_identity_is_an_input(tmp_path: Path) -> None:
     assert digest(spec, project, "debian-bookworm-1 dpkg:a") != digest(
         spec, project, "debian-bookworm-1 dpkg:b"
     )
+
+
+def test_collections_vendored_installed_and_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vendored collection counts with its files (and the roles it uses), an installed one by
+    its version, one installed only at build time (galaxy_file) as absent; core modules and
+    short names are no collection."""
+    project, spec = make_project(tmp_path / "p")
+    installed = tmp_path / "installed"
+    monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", str(installed))
+    vendored = project / "playbooks/collections/ansible_collections/acme/web"
+    write(vendored / "roles/front/tasks/main.yml",
+          "- community.general.ufw:\n    rule: allow\n- ansible.builtin.import_role:\n"
+          "    name: acme.web.base\n")  # fmt: skip
+    write(vendored / "roles/base/tasks/main.yml", "- ansible.builtin.debug: msg=base\n")
+    write(vendored / "plugins/modules/thing.py", "# a module\n")
+    write(vendored / "tests/sanity/ignore.txt", "x\n")
+    manifest = installed / "ansible_collections/community/general/MANIFEST.json"
+    write(manifest, json.dumps({"collection_info": {"version": "9.1.0"}}))
+    write(project / "playbooks/site.yml",
+          "- hosts: all\n  collections: [acme.tools]\n  roles:\n    - acme.web.front\n"
+          "  tasks:\n    - ansible.builtin.debug: msg=x\n    - ansible.posix.sysctl:\n"
+          "        name: x\n")  # fmt: skip
+    got = parts(spec, project)
+    prefix = "file:playbooks/collections/ansible_collections/acme/web/"
+    for name in ("roles/front/tasks/main.yml", "roles/base/tasks/main.yml",
+                 "plugins/modules/thing.py"):  # fmt: skip
+        assert prefix + name in got, name
+    assert prefix + "tests/sanity/ignore.txt" not in got
+    assert got["collection:community.general"] == "version:9.1.0", "used by a vendored role"
+    assert got["collection:ansible.posix"] == "absent"
+    assert got["collection:acme.tools"] == "absent", "the play's collections keyword"
+    assert not [p for p in got if p.startswith("collection:ansible.builtin")]
+    assert "collection:acme.web" not in got, "vendored: counted by its files"
+
+    first = digest(spec, project)
+    write(manifest, json.dumps({"collection_info": {"version": "9.2.0"}}))
+    assert digest(spec, project) != first, "a new version of an installed collection"
+    from bakeansible.pipeline.incremental import diff_parts
+
+    (reason,) = diff_parts(got, parts(spec, project))
+    assert str(reason) == "collection changed: community.general (version:9.1.0 -> version:9.2.0)"
+    second = digest(spec, project)
+    write(vendored / "plugins/modules/thing.py", "# changed\n")
+    assert digest(spec, project) != second, "a vendored collection's module changed"

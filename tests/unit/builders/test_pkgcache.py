@@ -128,3 +128,62 @@ def test_only_archive_paths_are_stored(cache: pkgcache.PackageCache) -> None:
     assert cache.local_path("http://h/debian/dists/../../etc/passwd") is None
     assert cache.local_path("http://h/index.html") is None
     assert cache.local_path("https://h/debian/pool/a.deb") is None
+
+
+OTHER_BAKE = """
+import sys, time, urllib.request
+from pathlib import Path
+from bakeansible.builders.local import pkgcache
+store = Path(sys.argv[1])
+cache = pkgcache.PackageCache("127.0.0.1", store, store / ".partial/other-bake")
+cache.start()
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": cache.url}))
+print("ready", flush=True)
+sys.stdin.readline()
+with opener.open(sys.argv[2], timeout=30) as response:
+    size = len(response.read())
+cache.stop()
+print(size, cache.stats.fetched, cache.stats.hits, flush=True)
+"""
+
+
+def test_two_bake_processes_fetch_a_file_once(
+    mirror: tuple[str, Path, list[str]], cache: pkgcache.PackageCache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another bake process sharing the store, asking for the same package at the same time,
+    waits for this one's download and is served the stored copy: the mirror is asked once."""
+    import subprocess
+    import sys
+    import time
+
+    base, root, asked = mirror
+    url = f"{base}/debian/pool/main/n/nginx/nginx_1_amd64.deb"
+    real_open = pkgcache._open
+
+    def slow_open(*args: object, **kw: object) -> object:
+        time.sleep(1.0)  # the download is still running when the other bake asks
+        return real_open(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pkgcache, "_open", slow_open)
+    other = subprocess.Popen(
+        [sys.executable, "-c", OTHER_BAKE, str(cache.store), url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert other.stdout is not None and other.stdin is not None
+    try:
+        assert other.stdout.readline().strip() == "ready"
+        mine = threading.Thread(target=lambda: get(cache, url))
+        mine.start()
+        time.sleep(0.3)  # this bake holds the file's lock, inside its slow fetch
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        mine.join(30)
+        size, fetched, hits = other.stdout.readline().split()
+    finally:
+        other.kill()
+        other.wait(10)
+    assert int(size) == 150_000
+    assert (int(fetched), int(hits)) == (0, 1), "the other bake was served the stored copy"
+    assert cache.stats.fetched == 1
+    assert asked == ["/debian/pool/main/n/nginx/nginx_1_amd64.deb"]

@@ -202,3 +202,47 @@ def test_missing_tool_names_the_debian_package(project: Project, tmp_path: Path)
     result = Refusal(proc.returncode, proc.stdout, proc.stderr, project.path)
     err = assert_refused(project, result, "systemd-nspawn", "apt-get install -y systemd-container")
     assert err.startswith("Error: Missing host tool(s): systemd-nspawn.")
+
+
+@pytest.mark.parametrize("existed", [True, False], ids=["database-exists", "first-bake"])
+def test_state_database_opened_once_and_not_created_while_planning(
+    project: Project, monkeypatch: pytest.MonkeyPatch, existed: bool
+) -> None:
+    """The journal and the registry share one open of the state database; when there is no
+    database yet, planning runs without one (it must create nothing) and the bake makes it."""
+    import bakeansible.cli.build as build_cli
+    import bakeansible.pipeline.journal as journal_mod
+    from bakeansible.pipeline.journal import Journal
+    from bakeansible.state.url import default_sqlite_path
+
+    if existed:
+        Journal()
+    opened: list[str | None] = []
+    real_open = journal_mod.open_database
+
+    def counting_open(url: str | None = None, **kw: object) -> object:
+        opened.append(url)
+        return real_open(url, **kw)  # type: ignore[arg-type]
+
+    seen: dict[str, object] = {}
+
+    def plan(template: object, options: build_cli.RunOptions) -> list[object]:
+        seen["file_at_plan"] = default_sqlite_path().exists()
+        seen["images_at_plan"] = options.images
+        return []
+
+    def run(planned: object, options: build_cli.RunOptions, *_: object) -> list[object]:
+        assert options.images is not None and options.journal is not None
+        seen["shared"] = options.images.db is options.journal.db
+        return []
+
+    monkeypatch.setattr(journal_mod, "open_database", counting_open)
+    monkeypatch.setattr(build_cli, "plan_builds", plan)
+    monkeypatch.setattr(build_cli, "run_builds", run)
+    project.template()
+    result = project.bake("build", "-color=false", "bake.yml")
+    assert result.code == 0, result.stdout + result.stderr
+    assert len(opened) == 1, f"the state database was opened {len(opened)} times"
+    assert seen["shared"] is True, "the registry must use the journal's database"
+    assert seen["file_at_plan"] is existed, "planning must not create the database"
+    assert (seen["images_at_plan"] is None) is not existed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,7 @@ def test_names() -> None:
 
 
 def test_sources() -> None:
-    with pytest.raises(BakeError, match="not supported by `bake instance` yet"):
-        resolve_source("img-eb30mz89", Path("/p"))
+    assert resolve_source("img-eb30mz89", Path("/p")) == "img-eb30mz89"  # a Tencent image
     assert resolve_source("out/x.tar.zst", Path("/p")) == "/p/out/x.tar.zst"
 
 
@@ -31,3 +31,21 @@ def test_ssh_argv_logs_in_with_the_instance_key() -> None:
     argv = ssh_argv(info, ("hostname",))
     assert argv[:5] == ["ssh", "-i", "/k", "-p", "22"]
     assert argv[-2:] == ["root@10.213.0.2", "hostname"]
+
+
+def test_old_instance_files_are_local_and_new_keys_are_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bakeansible.instances.record import info_path, load_info
+    from bakeansible.pipeline.journal import BuildRecord
+
+    monkeypatch.setenv("BAKE_STATE_DIR", str(tmp_path))
+    path = info_path("b1")
+    path.parent.mkdir(parents=True)
+    old = {"name": "web", "source": "debian:bookworm", "address": "10.213.0.2", "port": 22,
+           "user": "root", "key_file": "/k", "build_id": "b1", "machine": "m"}  # fmt: skip
+    path.write_text(json.dumps({**old, "from_the_future": 1}))
+    record = BuildRecord("b1", "web", "instance", 1, "?", "h", 0.0, None, "held")
+    info = load_info(record)
+    assert info is not None and info.kind == "local" and info.machine == "m"
+    assert "region" not in info.public()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ import pytest
 from bakeansible.errors import BuildCancelled
 from bakeansible.pipeline.journal import Journal, Resource
 from bakeansible.pipeline.reaper import deleter, sweep
-from bakeansible.state import Database, Holder, acquire
+from bakeansible.state import Database, Holder, acquire, waiters
+from bakeansible.state.locks import STALE_AFTER
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -80,6 +82,10 @@ def test_a_second_taker_waits_names_the_holder_and_a_killed_holder_frees_it(
         waiter.start()
         waiter.join(1.0)
         assert waiter.is_alive(), "still waiting while the holder lives"
+        # The waiting build is listed (what `bake builds` shows), behind the holder.
+        (listed,) = Journal(url=database_url).waiting()
+        assert (listed.build_id, listed.lock, listed.pid) == ("mine", "image:local:site",
+                                                              os.getpid())
         _kill9(holder)
         waiter.join(30)
         assert got, "kill -9 of the holder released the lock"
@@ -89,6 +95,26 @@ def test_a_second_taker_waits_names_the_holder_and_a_killed_holder_frees_it(
     assert database.one("SELECT build_id FROM lock_holders WHERE name = 'image:local:site'") == (
         "mine",
     )
+    assert waiters(database) == [], "a build that got the lock (or gave up) waits no more"
+
+
+def test_a_waiter_that_stopped_beating_is_not_listed(database: Database) -> None:
+    """A build killed while waiting leaves its row; once its heartbeat is stale it is not
+    shown, and the next wait removes the row."""
+    old = time.time() - STALE_AFTER - 1
+    database.execute(
+        "INSERT INTO lock_waiters (build_id, name, build_name, host, pid, since, seen_at)"
+        " VALUES ('dead1', 'image:local:site', 'site', 'h', 1, ?, ?)", (old, old))
+    assert waiters(database) == []
+    held = acquire(database, "image:local:x", "holder", "x")
+    try:
+        cancel = threading.Event()
+        threading.Timer(0.5, cancel.set).start()
+        with pytest.raises(BuildCancelled):
+            acquire(database, "image:local:x", "w2", "x", cancel=cancel, interval=0.1)
+    finally:
+        held.release()
+    assert database.execute("SELECT build_id FROM lock_waiters") == []
 
 
 def test_cleanup_never_reaps_a_live_build_of_another_host(database_url: str) -> None:

@@ -25,7 +25,8 @@ class StepConfigKeyPair(Step[TencentContext]):
     With ``ssh_private_key_file`` (and optionally ``ssh_keypair_name``, an existing skey-...) or
     ``ssh_password``, or ``ssh_agent_auth`` (the key is in the agent, the key pair or the source
     image), nothing is created. Otherwise a temporary key pair is created, tagged, and
-    its private key written 0600 into a 0700 directory; both are removed at cleanup. Unlike
+    its private key written 0600 into a 0700 directory (``ctx.key_dir`` when set, else a new
+    temporary one); both are removed at cleanup. Unlike
     Packer, cleanup never calls DeleteKeyPairs for a key it did not create.
     """
 
@@ -78,8 +79,13 @@ class StepConfigKeyPair(Step[TencentContext]):
         ctx.record_created(self._rid, key.KeyId)
         ctx.masker.add(key.PrivateKey)
         ctx.masker.add(key.PrivateKey.strip())
-        self._dir_rid = ctx.record_intent("tencent.key_file")
-        self._dir = Path(tempfile.mkdtemp(prefix="bake-cvm-key-"))  # 0700
+        if ctx.key_dir is None:
+            self._dir_rid = ctx.record_intent("tencent.key_file")
+            self._dir = Path(tempfile.mkdtemp(prefix="bake-cvm-key-"))  # 0700
+        else:
+            self._dir_rid = ctx.record_intent("tencent.key_file", path=str(ctx.key_dir))
+            ctx.key_dir.mkdir(mode=0o700, parents=True)
+            self._dir = ctx.key_dir
         ctx.record_created(self._dir_rid, str(self._dir), path=str(self._dir))
         path = self._dir / "id_rsa"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
