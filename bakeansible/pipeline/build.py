@@ -230,9 +230,7 @@ def run_build(
         if options.check:
             assert ctx.artifact is None, "check mode skips every step that makes an artifact"
         if ctx.artifact is not None:
-            digest, parts = _recorded_inputs(decision, planned.builder.source_identity())
-            ctx.artifact.extra.setdefault("input_fingerprint", digest)
-            ctx.artifact.extra.setdefault("input_parts", parts)
+            _stamp_inputs(ctx.artifact, decision, planned)
         run_post_processors(spec, ctx, options)
         _record(planned, ctx, options, build_id)
         state = "succeeded"
@@ -250,6 +248,8 @@ def run_build(
         if (kept := kept_image(ctx)) is not None:
             result.artifact = kept  # kept after a failed test: say what it is, record it
             try:
+                # With its inputs, so a plan of the same inputs names the failed tests.
+                _stamp_inputs(kept, decision, planned)
                 _record(planned, ctx, options, build_id)
             except BakeError as record_error:  # the build's own error is the one to show
                 ctx.ui.error(f"Could not record the image in the registry: {record_error}")
@@ -282,6 +282,13 @@ def _decide_again(
         options.images,
     )  # fmt: skip
     return now if now.up_to_date else None
+
+
+def _stamp_inputs(artifact: Artifact, decision: Decision, planned: PlannedBuild) -> None:
+    """Put the build's input fingerprint and parts on its image (manifest and registry)."""
+    digest, parts = _recorded_inputs(decision, planned.builder.source_identity())
+    artifact.extra.setdefault("input_fingerprint", digest)
+    artifact.extra.setdefault("input_parts", parts)
 
 
 def _recorded_inputs(decision: Decision, source_now: str) -> tuple[str, dict[str, str]]:

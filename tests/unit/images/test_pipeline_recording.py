@@ -83,4 +83,6 @@ def test_builds_record_their_images(store: ImageStore, tmp_path: Path) -> None:
     assert web.parent_id == "p00000000000"
     assert web.fingerprint and web.fingerprint.startswith("sha256:")
     assert images["tested"].test_result == "failed"
-    assert store.find_hit("tested", images["tested"].fingerprint or "") is None
+    tested = images["tested"].fingerprint
+    assert tested and tested.startswith("sha256:"), "a failed-test image has its inputs too"
+    assert store.find_hit("tested", tested) is None
