@@ -9,7 +9,6 @@ made; a build's test phase boots a fresh instance from the new image with it.
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from bakeansible.builders.local.steps import (
     StepWaitBoot,
 )
 from bakeansible.errors import PreflightError
-from bakeansible.pipeline.context import BuildContext
+from bakeansible.pipeline.context import BuildContext, new_base_context
 from bakeansible.pipeline.step import Step
 from bakeansible.procs import require_tools
 from bakeansible.provisioners.run import StepConnectSsh
@@ -98,17 +97,11 @@ def image_instance(
     The image is extracted into the source cache like a chained build's source; when it was
     not there before, ``release`` removes it again (a new image is rarely booted twice)."""
     config = replace(config, source=str(image))
-    ctx = LocalContext(
-        build_id=uuid.uuid4().hex,
-        build_name=name,
-        builder_type="local",
-        ui=base.ui,
-        cancel_event=base.cancel_event,
-        journal=base.journal,
-        masker=base.masker,
-        output_dir=base.output_dir,
+    ctx = new_base_context(
+        LocalContext, name, "local", ui=base.ui, cancel_event=base.cancel_event,
+        journal=base.journal, masker=base.masker, output_dir=base.output_dir,
         project_dir=project_dir,
-    )
+    )  # fmt: skip
     cached = rootfs.tarball_cache_path(image).exists() if image.is_file() else True
 
     def release() -> None:
