@@ -114,7 +114,7 @@ def run_test(
         output_dir=project_dir / "output" if tencent else image.parent,
     )  # fmt: skip
     if tencent:
-        instance = _cvm_instance(config, base, project_dir)
+        instance = _cvm_instance(config, base, project_dir, checks)
     else:
         instance = image_instance(image, config, base, project_dir, NAME)
     instance.steps.insert(0, StepPrepareProvisioners([c.provisioner for c in checks]))
@@ -133,15 +133,20 @@ def run_test(
     return 1
 
 
-def _cvm_instance(config: Any, base: BuildContext, project_dir: Path) -> TestInstance:
+def _cvm_instance(
+    config: Any, base: BuildContext, project_dir: Path, checks: list[Any]
+) -> TestInstance:
     """A fresh CVM of the image, booted by the Tencent builder's own steps in a temporary VPC,
     subnet and security group with a temporary key pair, as a build of its own (journaled, so
-    ``bake cleanup`` removes it after a crash)."""
+    ``bake cleanup`` removes it after a crash); Ansible names it by the playbooks' host_alias
+    (``default``), as in a build."""
     from bakeansible.instances.tencent import CvmBoot
     from bakeansible.provisioners.testphase import TestInstance
 
     boot = CvmBoot(config, NAME, project_dir)
     ctx = boot.new_context(base)
+    aliases = (getattr(c.provisioner.config, "host_alias", "") for c in checks)
+    ctx.host_alias = next((a for a in aliases if a), "")
     return TestInstance(ctx, boot.steps(ctx))
 
 

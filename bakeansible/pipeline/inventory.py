@@ -32,8 +32,15 @@ class InventorySource(Protocol):
     """Writes the inventory for the build's instance."""
 
     def write_inventory(
-        self, ctx: BuildContext, directory: Path, *, groups: Sequence[str], user: str | None
+        self,
+        ctx: BuildContext,
+        directory: Path,
+        *,
+        groups: Sequence[str],
+        user: str | None,
+        host_alias: str = "",
     ) -> BuildInventory | None:
         """Write the inventory under ``directory`` putting the host in ``groups`` (login as
-        ``user`` when given); None to fall back to the static inventory from ``ctx.ssh``."""
+        ``user`` when given), named ``host_alias`` when the source can name it so; None to fall
+        back to the static inventory from ``ctx.ssh``."""
         ...

@@ -303,6 +303,7 @@ class AnsibleProvisioner:
                 directory,
                 groups=(self.config.host_alias, *self.config.groups),
                 user=self.config.user or None,
+                host_alias=self.config.host_alias,
             )
             if written is not None:
                 for secret in written.secrets:

@@ -178,9 +178,18 @@ class TencentCvmBuilder:
             base, client=client, access=access, zone=self.config.zone, tags=tags
         )
         ctx.inventory = CvmInventory()
+        ctx.host_alias = self.host_alias()
         # Provisioners keep their run directories (ansible-runner's) under the output dir.
         ctx.output_dir = self.output_dir
         return ctx
+
+    def host_alias(self) -> str:
+        """The inventory name the instance is tagged with: the first Ansible provisioner's
+        ``host_alias`` (a test's, when only tests run Ansible); empty without one."""
+        for prov in [*self.provisioners, *(c.provisioner for c in self.checks)]:
+            if alias := getattr(getattr(prov, "config", None), "host_alias", ""):
+                return str(alias)
+        return ""
 
     @property
     def output_dir(self) -> Path:

@@ -14,6 +14,8 @@ from bakeansible.pipeline.context import BuildContext
 TAG_BUILD_ID = "bake:build-id"
 TAG_CREATED_BY = "bake:created-by"
 TAG_EXPIRES_AT = "bake:expires-at"
+#: On the instance: the name Ansible gives it (the provisioner's host_alias), as locally.
+TAG_HOST_ALIAS = "bake:host-alias"
 _EXPIRES_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -58,6 +60,9 @@ class TencentContext(BuildContext):
     security_group_id: str = ""
     #: The sources the temporary group already lets SSH in from (a test instance adds its own).
     ssh_ingress_cidrs: list[str] = field(default_factory=list)
+    #: The Ansible provisioner's host_alias: tagged on the instance, so the bake_cvm inventory
+    #: names the host by it (``host_vars/default.yml`` applies as on a local build).
+    host_alias: str = ""
     instance_id: str = ""
     instance: Any = None
     #: The instance could not be terminated: what it uses cannot be deleted, so don't wait.

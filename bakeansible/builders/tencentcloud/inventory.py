@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from bakeansible.ansible_plugins import INVENTORY_PLUGIN_DIR
-from bakeansible.builders.tencentcloud.context import TAG_BUILD_ID, TencentContext
+from bakeansible.builders.tencentcloud.context import TAG_BUILD_ID, TAG_HOST_ALIAS, TencentContext
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.inventory import BuildInventory
 
@@ -41,9 +41,11 @@ def render_inventory(
     private_key_file: Path | None = None,
     private_address: bool = False,
     instance_id: str = "",
+    named_by_tag: bool = False,
 ) -> dict[str, object]:
     """The ``*.bake_cvm.yml`` document selecting the build's running instance (and only
-    ``instance_id`` when given: a test instance runs beside the build's own)."""
+    ``instance_id`` when given: a test instance runs beside the build's own), named by its
+    ``bake:host-alias`` tag when ``named_by_tag`` (else by its instance id)."""
     address = "private_ip_address" if private_address else "public_ip_address"
     compose: dict[str, str] = {
         "ansible_host": f"{address} | default(private_ip_address, true)",
@@ -60,7 +62,7 @@ def render_inventory(
         "regions": [region],
         "filters": filters,
         "include_states": ["RUNNING"],
-        "hostnames": ["instance-id"],
+        "hostnames": [f"tag:{TAG_HOST_ALIAS}", "instance-id"] if named_by_tag else ["instance-id"],
         "compose": compose,
         "groups": {group: "true" for group in groups},
     }
@@ -75,8 +77,10 @@ def write_build_inventory(
     *,
     groups: Sequence[str] = ("default",),
     user: str | None = None,
+    host_alias: str = "",
 ) -> BuildInventory | None:
     """Write ``<directory>/build.bake_cvm.yml`` for a Tencent build; None for other builders.
+    The host is named ``host_alias`` when that is the alias its instance was tagged with.
 
     ``env`` sets ANSIBLE_INVENTORY_PLUGINS/ANSIBLE_INVENTORY_ENABLED and the credentials
     (TENCENTCLOUD_SECRET_ID/_SECRET_KEY/_SESSION_TOKEN); ``secrets`` lists the values to mask.
@@ -87,6 +91,11 @@ def write_build_inventory(
     private = bool(
         ssh and ctx.instance is not None and ssh.host in (ctx.instance.PrivateIpAddresses or [])
     )
+    named_by_tag = bool(host_alias) and host_alias == ctx.host_alias
+    if named_by_tag:
+        # The host is called host_alias, as in the local builder's (and Packer's) inventory;
+        # a group of the same name would clash with it.
+        groups = [g for g in groups if g != host_alias]
     doc = render_inventory(
         region=ctx.region,
         build_id=ctx.build_id,
@@ -97,6 +106,7 @@ def write_build_inventory(
         private_key_file=ssh.private_key_path if ssh else None,
         private_address=private,
         instance_id=ctx.instance_id,
+        named_by_tag=named_by_tag,
     )
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / "build.bake_cvm.yml"
@@ -118,6 +128,14 @@ class CvmInventory:
     """The Tencent builder's ``InventorySource``: ``write_build_inventory``."""
 
     def write_inventory(
-        self, ctx: BuildContext, directory: Path, *, groups: Sequence[str], user: str | None
+        self,
+        ctx: BuildContext,
+        directory: Path,
+        *,
+        groups: Sequence[str],
+        user: str | None,
+        host_alias: str = "",
     ) -> BuildInventory | None:
-        return write_build_inventory(ctx, directory, groups=groups, user=user)
+        return write_build_inventory(
+            ctx, directory, groups=groups, user=user, host_alias=host_alias
+        )

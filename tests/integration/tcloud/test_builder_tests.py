@@ -31,6 +31,12 @@ VERIFY = """\
     - name: The marker was baked in
       ansible.builtin.assert:
         that: (marker.content | b64decode | trim) == 'baked'
+    - name: Say which instance this is (bake_cvm's instance_id host variable)
+      ansible.builtin.copy:
+        content: "{{ inventory_hostname }} {{ instance_id }}"
+        dest: "{{ playbook_dir }}/reached"
+        mode: "0644"
+      delegate_to: localhost
 """
 
 
@@ -62,8 +68,10 @@ def test_tencent_build_tests_new_image_on_fresh_cvm(
         assert "Trying to create a new vpc" not in tested
         # The emulator reaches each instance from its own host address: SSH let in for it too.
         assert "Securitygroup policies created: SSH (22/tcp) from " in tested
-        # Ansible reached the test instance, and only it, through bake_cvm (hosts: instance ids).
-        assert f"TASK [The marker was baked in] ok: {test_instance}" in tested
+        # Ansible reached the test instance, and only it, through bake_cvm, which names it by
+        # its host_alias (tag bake:host-alias), as the build's own instance.
+        assert "TASK [The marker was baked in] ok: default" in tested
+        assert (project / "playbooks/reached").read_text() == f"default {test_instance}"
         assert build_instance not in tested.split("Tests passed")[0]
         assert "Test 2/2: fresh boot" in tested
         assert "Tests passed on a fresh instance of ap-guangzhou:" in tested

@@ -1,7 +1,8 @@
 """``bake build -check`` on Tencent (the emulator): a playbook runs in check mode on a fresh CVM
-found by the bake_cvm dynamic inventory, which reads the project's group_vars/ (for all hosts and
-for the host_alias group), and no image is created: no CreateImage call, no artifact, no
-manifest entry; every temporary resource is removed (the emulator fixture checks)."""
+found by the bake_cvm dynamic inventory, which names it by its host_alias (as the local builder
+and Packer do) and reads the project's group_vars/ and host_vars/, and no image is created: no
+CreateImage call, no artifact, no manifest entry; every temporary resource is removed (the
+emulator fixture checks)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ ASSERT_VARS = """\
   hosts: default
   gather_facts: false
   tasks:
-    - name: The project's group_vars apply to the CVM
+    - name: The project's group_vars and host_vars apply to the CVM
       ansible.builtin.assert:
         that:
           - from_all == 'all'
-          - from_alias_group == 'default'
+          - from_group == 'web'
+          - from_host == 'default'
+          - inventory_hostname == 'default'
+          - instance_id is match('ins-')
 """
 
 
@@ -33,7 +37,9 @@ def test_check_mode_on_tencent_makes_no_image(
     emu = tcloud_emulator
     (project / "group_vars").mkdir()
     (project / "group_vars/all.yml").write_text("from_all: all\n")
-    (project / "group_vars/default.yml").write_text("from_alias_group: default\n")
+    (project / "group_vars/web.yml").write_text("from_group: web\n")
+    (project / "host_vars").mkdir()
+    (project / "host_vars/default.yml").write_text("from_host: default\n")
     (project / "playbooks/vars.yml").write_text(ASSERT_VARS)
     template = {
         "builders": [{
@@ -43,7 +49,8 @@ def test_check_mode_on_tencent_makes_no_image(
             "ssh_username": "root", "image_name": "nginx-check",
         }],
         "provisioners": [
-            {"type": "ansible", "playbook_file": "playbooks/vars.yml", "idempotence": True},
+            {"type": "ansible", "playbook_file": "playbooks/vars.yml", "idempotence": True,
+             "groups": ["web"]},
             {"type": "shell", "inline": ["touch /etc/changed-by-shell"]},
         ],
     }  # fmt: skip
@@ -62,7 +69,7 @@ def test_check_mode_on_tencent_makes_no_image(
     assert not calls.get("CreateImage"), calls
     assert "Running the playbook in check mode (--check --diff): nothing changes." in out
     assert "Skipping the idempotence check: check mode changes nothing." in out
-    assert "TASK [The project's group_vars apply to the CVM] ok: ins-" in out
+    assert "TASK [The project's group_vars and host_vars apply to the CVM] ok: default" in out
     assert "Skipping the shell provisioner: it has no check mode." in out
     assert "Skipping: Trying to create a new image: nginx-check (check mode makes no image)" in out
     assert "no image, artifact or manifest entry was made" in out

@@ -36,7 +36,8 @@ def test_an_inventory_ansible_cannot_parse_fails_the_run(
         """A builder's inventory hook whose plugin is not where it says."""
 
         def write_inventory(
-            self, ctx: BuildContext, directory: Path, *, groups: Sequence[str], user: str | None
+            self, ctx: BuildContext, directory: Path, *, groups: Sequence[str],
+            user: str | None, host_alias: str = "",
         ) -> BuildInventory:
             path = directory / "build.bake_cvm.yml"
             path.parent.mkdir(parents=True, exist_ok=True)

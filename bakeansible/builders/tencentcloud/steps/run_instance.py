@@ -11,7 +11,7 @@ from typing import Any
 
 from bakeansible.builders.tencentcloud.client import TencentApiError
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig
-from bakeansible.builders.tencentcloud.context import TencentContext
+from bakeansible.builders.tencentcloud.context import TAG_HOST_ALIAS, TencentContext
 from bakeansible.builders.tencentcloud.resources import delete_instance, find_instances
 from bakeansible.builders.tencentcloud.steps.common import cleaning, create, delete_or_report
 from bakeansible.builders.tencentcloud.waiters import wait_instance_running
@@ -61,7 +61,7 @@ class StepRunInstance(Step[TencentContext]):
             "ClientToken": client_token,
             "InstanceCount": 1,
             "TagSpecification": [
-                {"ResourceType": "instance", "Tags": ctx.tag_list(c.all_run_tags())}
+                {"ResourceType": "instance", "Tags": ctx.tag_list(self._tags(ctx))}
             ],
         }
         if data_disks := self._data_disks(ctx):
@@ -85,6 +85,13 @@ class StepRunInstance(Step[TencentContext]):
         if c.cam_role_name:
             params["CamRoleName"] = c.cam_role_name
         return params
+
+    def _tags(self, ctx: TencentContext) -> dict[str, str]:
+        """The instance's tags: run_tags, and the host alias Ansible names it by."""
+        tags = dict(self.config.all_run_tags())
+        if ctx.host_alias:
+            tags[TAG_HOST_ALIAS] = ctx.host_alias
+        return tags
 
     def _data_disks(self, ctx: TencentContext) -> list[dict[str, Any]]:
         c = self.config
