@@ -186,17 +186,7 @@ class LocalBoot:
     @staticmethod
     def info(ctx: BuildContext, name: str, source: str) -> InstanceInfo:
         assert isinstance(ctx, LocalContext)
-        assert ctx.ssh is not None and ctx.key_path is not None
-        return InstanceInfo(
-            name=name,
-            source=source,
-            address=ctx.ssh.host,
-            port=ctx.ssh.port,
-            user=ctx.ssh.user,
-            key_file=str(ctx.key_path),
-            build_id=ctx.build_id,
-            machine=ctx.machine,
-        )
+        return InstanceInfo.reached(ctx, name, source, ctx.key_path, machine=ctx.machine)
 
 
 def stop_instance(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bakeansible.errors import BakeError
 from bakeansible.paths import state_dir
+from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.journal import BuildRecord, Journal
 from bakeansible.pipeline.reaper import HELD
 from bakeansible.procinfo import process_alive
@@ -43,6 +44,24 @@ class InstanceInfo:
     #: A CVM's region and instance id, for ``bake instance list``.
     region: str = ""
     instance_id: str = ""
+
+    @classmethod
+    def reached(
+        cls, ctx: BuildContext, name: str, source: str, key_file: Path | None, **extra: str
+    ) -> InstanceInfo:
+        """The info of the instance ``ctx``'s steps brought up: where bake reached it over
+        SSH, with ``key_file``; ``extra``: the builder's own fields (machine, kind...)."""
+        assert ctx.ssh is not None and key_file is not None, "the boot steps connected"
+        return cls(
+            name=name,
+            source=source,
+            address=ctx.ssh.host,
+            port=ctx.ssh.port,
+            user=ctx.ssh.user,
+            key_file=str(key_file),
+            build_id=ctx.build_id,
+            **extra,
+        )
 
     def public(self) -> dict[str, str | int]:
         """The fields ``bake instance up --json`` prints (a CVM's region and id too)."""

@@ -165,19 +165,10 @@ class CvmBoot:
     def info(ctx: BuildContext, name: str, source: str) -> InstanceInfo:
         """How to reach the CVM: the address bake connected to (public unless --private-ip)."""
         assert isinstance(ctx, TencentContext)
-        assert ctx.ssh is not None and ctx.private_key_path is not None
-        return InstanceInfo(
-            name=name,
-            source=source,
-            address=ctx.ssh.host,
-            port=ctx.ssh.port,
-            user=ctx.ssh.user,
-            key_file=str(ctx.private_key_path),
-            build_id=ctx.build_id,
-            kind=TENCENT,
-            region=ctx.region,
-            instance_id=ctx.instance_id,
-        )
+        return InstanceInfo.reached(
+            ctx, name, source, ctx.private_key_path,
+            kind=TENCENT, region=ctx.region, instance_id=ctx.instance_id,
+        )  # fmt: skip
 
 
 #: ``bake instance list`` asks once and does not wait out a cloud that does not answer.
