@@ -5,17 +5,14 @@ nothing is left on the host."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bakeansible.pipeline.journal import Journal
-from tests.conftest import REPO, bake_env
-from tests.integration.local.test_molecule import driver_entry_point
+from tests.conftest import bake_env
+from tests.molecule_run import molecule_test
 
 
 @pytest.mark.usefixtures("base_rootfs")
@@ -36,16 +33,7 @@ def test_init_bakes_tests_and_passes_molecule(
     assert (project / "output/demo.tar.zst").is_file()
     assert '"test_result": "passed"' in (project / "output/manifest.json").read_text()
 
-    shim = driver_entry_point(tmp_path / "entry-points")
-    env = bake_env(
-        PYTHONPATH=os.pathsep.join([str(REPO), str(shim), os.environ.get("PYTHONPATH", "")]),
-        MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / "molecule"),
-        ANSIBLE_HOME=str(tmp_path / "ansible-home"),
-        NO_COLOR="1",
-    )
-    molecule = shutil.which("molecule", path=str(Path(sys.executable).parent)) or "molecule"
-    tested = subprocess.run([molecule, "test"], cwd=project / "roles/welcome", env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    tested = molecule_test(project / "roles/welcome", tmp_path)
     out = tested.stdout + tested.stderr
     assert tested.returncode == 0, out[-6000:]
     for action in ("create", "converge", "idempotence", "verify", "destroy"):

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from bakeansible.testing.tcloud import TencentEmulator
-from tests.integration.tcloud.test_builder_seed import (
+from tests.integration.tcloud.seed import (
     emulator_env,
     remove_images,
     run_bake,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bakeansible.pipeline.journal import Journal
 from bakeansible.testing.tcloud import TencentEmulator
-from tests.integration.tcloud.test_builder_seed import (
+from tests.integration.tcloud.seed import (
     client,
     emulator_env,
     image_ids,

@@ -15,7 +15,7 @@ from pathlib import Path
 from bakeansible.builders.tencentcloud.context import TAG_BUILD_ID, TAG_EXPIRES_AT
 from bakeansible.pipeline.journal import Journal
 from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
-from tests.integration.tcloud.test_builder_seed import client, emulator_env, run_bake
+from tests.integration.tcloud.seed import client, emulator_env, run_bake
 from tests.procs import bake_until
 
 CVM = ["--zone", "ap-guangzhou-3", "--instance-type", "S2.SMALL1"]

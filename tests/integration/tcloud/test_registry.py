@@ -11,7 +11,7 @@ from bakeansible.builders.tencentcloud.resources import find_images_by_name
 from bakeansible.images.database import open_image_store
 from bakeansible.images.records import ImageRecord
 from bakeansible.testing.tcloud import DEBIAN_12_IMAGE_ID, TencentEmulator
-from tests.integration.tcloud.test_builder_seed import (
+from tests.integration.tcloud.seed import (
     client,
     emulator_env,
     image_ids,
