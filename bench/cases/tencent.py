@@ -68,7 +68,7 @@ class BakeRun:
 
 def _seed_template(light: bool, count: int) -> dict[str, Any]:
     sys.path.insert(0, str(REPO))
-    from tests.integration.tcloud.test_builder_seed import seed_text
+    from tests.integration.tcloud.seed import seed_text
 
     template = json.loads(seed_text())
     if light:
