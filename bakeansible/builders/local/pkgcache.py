@@ -44,6 +44,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from bakeansible.paths import cache_dir
+from bakeansible.pipeline.progress import human_size
 
 log = logging.getLogger(__name__)
 
@@ -115,18 +116,9 @@ class CacheStats:
     def summary(self) -> str:
         return (
             f"Package cache: {self.hits} served from the cache, {self.fetched} fetched "
-            f"({_human(self.fetched_bytes)} from the mirror), {self.revalidated} revalidated, "
+            f"({human_size(self.fetched_bytes)} from the mirror), {self.revalidated} revalidated, "
             f"{self.passed} passed through, {self.errors} failed"
         )
-
-
-def _human(n: int) -> str:
-    if n < 1000:
-        return f"{n} B"
-    for unit, scale in (("kB", 1e3), ("MB", 1e6)):
-        if n < scale * 1000:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n / 1e9:.1f} GB"
 
 
 class PackageCache:

@@ -48,11 +48,18 @@ def boot_steps(c: TencentCvmConfig, build_id: str) -> list[Step[Any]]:
         StepConfigVpc(c.vpc_id, name(c.vpc_name), c.cidr_block),
         StepConfigSubnet(c.subnet_id, name(c.subnet_name), c.subnet_cidr_block, c.zone),
         StepConfigSecurityGroup(c.security_group_id, name(c.security_group_name)),
-        StepRunInstance(c, name(c.instance_name)),
     ]
-    if c.communicator == "ssh":
-        if not c.security_group_id:
-            over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
-            steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
-        steps.append(StepConnectSsh(c.ssh_timeout))
+    if c.communicator != "ssh":
+        return [*steps, StepRunInstance(c, name(c.instance_name))]
+    return [*steps, *instance_steps(c, name(c.instance_name))]
+
+
+def instance_steps(c: TencentCvmConfig, name: str) -> list[Step[Any]]:
+    """The instance in the network already configured on the context, SSH let in (unless the
+    group is the user's) and connected: the end of ``boot_steps``, and a test instance."""
+    steps: list[Step[Any]] = [StepRunInstance(c, name)]
+    if not c.security_group_id:
+        over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
+        steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
+    steps.append(StepConnectSsh(c.ssh_timeout))
     return steps

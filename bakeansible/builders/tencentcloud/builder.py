@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bakeansible.builders.tencentcloud.access import AccessCheck, check_access
-from bakeansible.builders.tencentcloud.boot import boot_steps, temporary_name
+from bakeansible.builders.tencentcloud.boot import boot_steps, instance_steps, temporary_name
 from bakeansible.builders.tencentcloud.client import RetryPolicy, TencentClient, assume_role
 from bakeansible.builders.tencentcloud.config import TencentCvmConfig, config_issues
 from bakeansible.builders.tencentcloud.context import (
@@ -38,13 +38,11 @@ from bakeansible.builders.tencentcloud.steps.copy_image import StepCopyImage
 from bakeansible.builders.tencentcloud.steps.create_image import StepCreateImage
 from bakeansible.builders.tencentcloud.steps.detach_key_pair import StepDetachTempKeyPair
 from bakeansible.builders.tencentcloud.steps.pre_validate import StepPreValidate
-from bakeansible.builders.tencentcloud.steps.run_instance import StepRunInstance
 from bakeansible.builders.tencentcloud.steps.share_image import StepShareImage
 from bakeansible.builders.tencentcloud.steps.source_image import (
     StepCheckSourceImage,
     newest_matching,
 )
-from bakeansible.builders.tencentcloud.steps.ssh_ingress import StepAllowSsh
 from bakeansible.communicators.agent import require_agent
 from bakeansible.config.model import BuildSpec
 from bakeansible.errors import ConfigError
@@ -52,7 +50,6 @@ from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.previous import ImageCheck, PreviousImage
 from bakeansible.pipeline.step import Step
 from bakeansible.provisioners.run import (
-    StepConnectSsh,
     StepPrepareProvisioners,
     StepProvision,
     make_provisioners,
@@ -265,12 +262,5 @@ class TencentCvmBuilder:
         )
         c = self.config
         name = f"{temporary_name(c.instance_name, ctx.build_id)}_test"
-        steps: list[Step[Any]] = [
-            StepCheckSourceImage(ctx.image_id, ""),
-            StepRunInstance(c, name),
-        ]
-        if not c.security_group_id:
-            over_public_ip = c.associate_public_ip_address and not c.ssh_private_ip
-            steps.append(StepAllowSsh(c.temporary_security_group_source_cidrs, over_public_ip))
-        steps.append(StepConnectSsh(c.ssh_timeout))
+        steps = [StepCheckSourceImage(ctx.image_id, ""), *instance_steps(c, name)]
         return TestInstance(child, steps)

@@ -108,8 +108,8 @@ def learn_key(client: TencentClient, kind: str) -> str:
     return f"{client.access.cvm_endpoint or 'cvm.tencentcloudapi.com'}|{client.region}|{kind}"
 
 
-def learned(client: TencentClient, kind: str, store: Durations | None = None) -> Learn:
-    return Learn(store or durations(), learn_key(client, kind))
+def learned(client: TencentClient, kind: str) -> Learn:
+    return Learn(durations(), learn_key(client, kind))
 
 
 def poll(
