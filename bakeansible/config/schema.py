@@ -14,6 +14,7 @@ from typing import Any, Literal, Union
 from bakeansible.config import types as config_types
 from bakeansible.config.decode import field_types, is_required
 from bakeansible.config.fields import field_aliases, field_doc
+from bakeansible.config.model import ON_TEST_FAILURE
 from bakeansible.config.variables.declare import VARIABLE_TYPES
 
 SCHEMA_ID = "https://bakeansible.invalid/schema/bake.yml.json"
@@ -153,7 +154,7 @@ def template_schema() -> dict[str, Any]:
         {
             **provisioner_common,
             "on_test_failure": {
-                "enum": ["delete", "keep"],
+                "enum": list(ON_TEST_FAILURE),
                 "default": "delete",
                 "description": "When this test fails: delete the new image, or keep it.",
             },

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bakeansible.config.packer_json import TESTS_KEY
 from bakeansible.errors import BakeError
 
 TOP_ORDER = ("description", "variables", "builds", "provisioners", "post_processors", "tests")
@@ -209,16 +210,16 @@ def convert_packer(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             posts.append({"type": entry} if isinstance(entry, str) else dict(entry))
     if posts:
         out["post_processors"] = posts
-    if isinstance(data.get("_bake_tests"), list):
+    if isinstance(data.get(TESTS_KEY), list):
         out["tests"] = [
             _ordered({k: v for k, v in t.items() if not str(k).startswith("_")}, PROVISIONER_FIRST)
             if isinstance(t, Mapping)
             else t
-            for t in data["_bake_tests"]
+            for t in data[TESTS_KEY]
         ]
     if "min_packer_version" in data:
         notes.append(f"min_packer_version {data['min_packer_version']!r} dropped")
-    dropped = [k for k in data if str(k).startswith("_") and k != "_bake_tests"]
+    dropped = [k for k in data if str(k).startswith("_") and k != TESTS_KEY]
     if dropped:
         notes.append("comment keys dropped: " + ", ".join(dropped))
     return out, notes

@@ -126,10 +126,9 @@ class AnsibleProvisioner:
             self.project_dir, self.playbook, self.config.ansible_env_vars
         )
 
-    def roles_path(self, settings: ProjectSettings | None = None) -> list[str]:
+    def roles_path(self, settings: ProjectSettings) -> list[str]:
         """roles_path, the project's roles, the galaxy_file roles, those of ansible.cfg and
         ANSIBLE_ROLES_PATH, then Ansible's defaults."""
-        settings = settings or self.settings()
         galaxy = [str(self.galaxy_dir / "roles")] if self.galaxy_dir else []
         paths = [
             *self._paths(self.config.roles_path),
@@ -140,10 +139,9 @@ class AnsibleProvisioner:
         ]
         return list(dict.fromkeys(paths))
 
-    def collections_path(self, settings: ProjectSettings | None = None) -> list[str]:
+    def collections_path(self, settings: ProjectSettings) -> list[str]:
         """collections_path, the galaxy_file collections, those of ansible.cfg and
         ANSIBLE_COLLECTIONS_PATH, then Ansible's defaults."""
-        settings = settings or self.settings()
         galaxy = [str(self.galaxy_dir / "collections")] if self.galaxy_dir else []
         theirs = settings.paths("ANSIBLE_COLLECTIONS_PATH", "defaults", "collections_path")
         defaults = [str(Path(p).expanduser()) for p in DEFAULT_COLLECTIONS_PATHS]
