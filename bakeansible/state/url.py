@@ -72,10 +72,10 @@ def safe_url(url: str) -> str:
 
 def password_of(url: str) -> str | None:
     """The password in ``url``, if any (to register with the masker)."""
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         if parts.password is not None:
             return parts.password
-    except ValueError:  # a netloc urlsplit cannot read: libpq will say what is wrong with it
+    except ValueError:  # a URL urlsplit cannot read: libpq will say what is wrong with it
         return None
     return dict(parse_qsl(parts.query)).get("password")

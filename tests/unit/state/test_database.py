@@ -144,3 +144,12 @@ def test_a_url_is_shown_without_its_password() -> None:
     )
     plain = "postgresql://bob@/bake?host=/run/pg&options=-csearch_path%3Dbake"
     assert safe_url(plain) == plain and safe_url("sqlite:///a/b.sqlite") == "sqlite:///a/b.sqlite"
+
+
+def test_the_password_of_a_url_urlsplit_cannot_read_is_none() -> None:
+    """A malformed URL reaches the database's own error, not a ValueError from the masker."""
+    from bakeansible.state.url import password_of
+
+    assert password_of("postgresql://u:p@[::1/db") is None
+    assert password_of("postgresql://u:pw@h/db") == "pw"
+    assert password_of("postgresql://h/db?password=x") == "x"
