@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,6 @@ from bakeansible.instances.record import (
 )
 from bakeansible.instances.tencent import (
     DEFAULT_TTL,
-    C,
     CloudOptions,
     CvmBoot,
     cvm_config,
@@ -45,7 +45,7 @@ from bakeansible.instances.tencent import (
     refuse_cloud_options,
 )
 from bakeansible.paths import state_dir
-from bakeansible.pipeline.context import BuildContext, new_base_context
+from bakeansible.pipeline.context import BuildContext, C, new_base_context
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.reaper import HELD, sweep
 from bakeansible.pipeline.runner import run_steps
@@ -205,10 +205,11 @@ def stop_instance(
     record = find_held(journal, name)
     if shutdown_timeout is not None:
         for res in journal.open_resources(record.build_id):
-            if res.kind == "local.container" and local_resources.container_running(res):
-                say(f"Shutting down {name}...")
-                if not local_resources.shut_down_container(res, shutdown_timeout):
-                    say(f"{name} did not stop in {shutdown_timeout:g}s; killing it")
+            if res.kind != "local.container":
+                continue
+            announce = partial(say, f"Shutting down {name}...")
+            if not local_resources.shut_down_container(res, shutdown_timeout, announce):
+                say(f"{name} did not stop in {shutdown_timeout:g}s; killing it")
     report = sweep(journal, build_id=record.build_id)
     return [f"{res.kind} {res.describe()}: {why}" for res, why in report.failed]
 

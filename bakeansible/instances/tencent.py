@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from bakeansible.builders.tencentcloud.access import check_access
 from bakeansible.builders.tencentcloud.boot import boot_steps
@@ -37,8 +37,6 @@ from bakeansible.instances.record import TENCENT, InstanceInfo
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.step import Step
-
-C = TypeVar("C", bound=BuildContext)
 
 DEFAULT_TTL = "24h"
 #: Stands in for the image name a build would make; an instance makes no image.
@@ -180,7 +178,7 @@ def cvm_states(journal: Journal, build_ids: list[str]) -> dict[str, str]:
     DescribeInstances per region and endpoint, from what the journal recorded (credentials from
     the environment or profile, as ``bake cleanup``); ``unknown (<reason>)`` when the API
     cannot say."""
-    wanted: dict[tuple[str, ...], list[tuple[str, str, dict[str, Any]]]] = {}
+    wanted: dict[AccessSettings, list[tuple[str, str]]] = {}
     states: dict[str, str] = {}
     for build_id in build_ids:
         found = [
@@ -190,13 +188,10 @@ def cvm_states(journal: Journal, build_ids: list[str]) -> dict[str, str]:
             states[build_id] = "gone"
             continue
         access = AccessSettings.from_journal(found[0].data)
-        key = (access.region, access.cvm_endpoint, access.profile, access.shared_credentials_dir)
-        wanted.setdefault(key, []).append((build_id, str(found[0].ident), found[0].data))
-    for group in wanted.values():
-        ids = [ident for _, ident, _ in group]
+        wanted.setdefault(access, []).append((build_id, str(found[0].ident)))
+    for access, group in wanted.items():
+        ids = [ident for _, ident in group]
         try:
-            data = group[0][2]
-            access = AccessSettings.from_journal(data)
             creds = resolve_credentials(
                 profile=access.profile, shared_credentials_dir=access.shared_credentials_dir
             )
@@ -207,6 +202,6 @@ def cvm_states(journal: Journal, build_ids: list[str]) -> dict[str, str]:
             reason = exc.message if isinstance(exc, BakeError) else str(exc)
             known = {ident: f"unknown ({reason.splitlines()[0] if reason else type(exc).__name__})"
                      for ident in ids}  # fmt: skip
-        for build_id, ident, _ in group:
+        for build_id, ident in group:
             states[build_id] = known.get(ident, "gone")
     return states

@@ -6,6 +6,7 @@ Each is idempotent: a resource already gone counts as removed.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from bakeansible.builders.local import instance, network
@@ -68,17 +69,16 @@ def delete_container(res: Resource) -> None:
     instance.remove_propagation_dir(res.data["machine"])
 
 
-def container_running(res: Resource) -> bool:
-    """Whether the container of ``res`` still runs (its systemd-nspawn, checked by start time)."""
-    return _container_pids(res)[0] is not None
-
-
-def shut_down_container(res: Resource, timeout: float) -> bool:
+def shut_down_container(
+    res: Resource, timeout: float, starting: Callable[[], None] = lambda: None
+) -> bool:
     """Power the container of ``res`` off in order (its units stop as on a VM), waiting up to
-    ``timeout`` seconds; True when it stopped in time. Kills nothing: its deleter does."""
+    ``timeout`` seconds; True when it stopped in time (or was not running; else ``starting``
+    is called first). Kills nothing: its deleter does."""
     nspawn_pid, init_pid = _container_pids(res)
     if nspawn_pid is None:
         return True
+    starting()
     return instance.shut_down(nspawn_pid, init_pid, timeout)
 
 
