@@ -27,11 +27,14 @@ def human_size(n: float) -> str:
     return f"{n:.2f} GB"
 
 
-def elapsed(seconds: float) -> str:
+def format_elapsed(seconds: float) -> str:
+    """``42s``, ``2m10s``, ``1h03m``: how long a step has lasted, as the progress lines show it."""
     total = int(seconds)
     if total < 60:
         return f"{total}s"
-    return f"{total // 60}m{total % 60:02d}s"
+    if total < 3600:
+        return f"{total // 60}m{total % 60:02d}s"
+    return f"{total // 3600}h{total % 3600 // 60:02d}m"
 
 
 def file_size(path: Path) -> int:
@@ -108,13 +111,13 @@ class SizeProgress:
             if self.done is not None:
                 self.say(self.done(size, took))
             else:
-                self.say(f"{self.subject}: {human_size(size)} in {elapsed(took)}")
+                self.say(f"{self.subject}: {human_size(size)} in {format_elapsed(took)}")
 
     def _tick(self) -> None:
         wait = self.first
         while not self._stop.wait(wait):
             self.say(
                 f"{self.subject}: {human_size(self.measure())} so far "
-                f"({elapsed(time.monotonic() - self.started)})"
+                f"({format_elapsed(time.monotonic() - self.started)})"
             )
             wait = self.every

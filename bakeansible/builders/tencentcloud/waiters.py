@@ -26,6 +26,7 @@ from bakeansible.builders.tencentcloud.schedule import (
 )
 from bakeansible.builders.tencentcloud.watcher import IMAGES, INSTANCES, watcher
 from bakeansible.errors import StepError, WaitTimeout
+from bakeansible.pipeline.progress import format_elapsed
 from bakeansible.ui import Ui
 
 T = TypeVar("T")
@@ -45,16 +46,6 @@ class Sleeper(Protocol):
     """What a wait sleeps with: ``TencentClient.wait`` (raises when the build is cancelled)."""
 
     def wait(self, seconds: float, cancellable: bool = True) -> None: ...
-
-
-def format_elapsed(seconds: float) -> str:
-    """``42s``, ``2m10s``, ``1h03m``: how long a wait has lasted, as the progress lines show it."""
-    total = int(seconds)
-    if total < 60:
-        return f"{total}s"
-    if total < 3600:
-        return f"{total // 60}m{total % 60:02d}s"
-    return f"{total // 3600}h{total % 3600 // 60:02d}m"
 
 
 class WaitProgress:
