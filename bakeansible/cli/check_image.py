@@ -16,7 +16,7 @@ from bakeansible.cli.options import cloud_options, run_cli
 from bakeansible.errors import BakeError
 
 if TYPE_CHECKING:
-    from bakeansible.instances.tencent import CloudOptions
+    from bakeansible.instances.sources import CloudOptions
     from bakeansible.pipeline.context import BuildContext
     from bakeansible.provisioners.testphase import TestInstance
 
@@ -52,7 +52,7 @@ def command(
       bake test output/site.tar.zst --command 'systemctl is-active nginx'
       bake test img-abcd1234 --zone ap-guangzhou-3 --instance-type S5.MEDIUM2 --command true
     """
-    from bakeansible.instances.tencent import CloudOptions
+    from bakeansible.instances.sources import CloudOptions
 
     cloud = CloudOptions(region, zone, instance_type, None, private_ip)
     sys.exit(run_test(image, playbooks, commands, extra_vars, ssh_username, color, cloud))
@@ -72,9 +72,8 @@ def run_test(
     from bakeansible.builders.local.config import LocalConfig
     from bakeansible.cli.build import _install_signal_handlers
     from bakeansible.cli.render import Console
-    from bakeansible.instances.tencent import (
+    from bakeansible.instances.sources import (
         CloudOptions,
-        cvm_config,
         is_tencent_source,
         refuse_cloud_options,
     )
@@ -92,6 +91,8 @@ def run_test(
     project_dir = Path.cwd()
     tencent = is_tencent_source(image_arg)
     if tencent:
+        from bakeansible.instances.tencent import cvm_config  # the SDK: only for CVMs
+
         config: Any = cvm_config(image_arg, cloud, ssh_username, command="bake test")
         label = image_arg
     else:

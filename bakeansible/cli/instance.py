@@ -25,7 +25,7 @@ from bakeansible.instances.record import (
     load_info,
     ssh_argv,
 )
-from bakeansible.instances.tencent import CloudOptions, cvm_states
+from bakeansible.instances.sources import CloudOptions
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.reaper import HELD
 from bakeansible.secrets import process_masker
@@ -88,7 +88,11 @@ def list_(as_json: bool) -> None:
     journal = Journal()
     records = [(record, load_info(record)) for record in live_records(journal)]
     cvms = [r.build_id for r, info in records if r.state == HELD and info and info.kind == TENCENT]
-    cloud_states = cvm_states(journal, cvms) if cvms else {}
+    cloud_states: dict[str, str] = {}
+    if cvms:
+        from bakeansible.instances.tencent import cvm_states  # the SDK: only for CVMs
+
+        cloud_states = cvm_states(journal, cvms)
     rows = []
     for record, info in records:
         if record.state != HELD:

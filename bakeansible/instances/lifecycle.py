@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bakeansible.builders.local import resources as local_resources
 from bakeansible.builders.local import rootfs
@@ -36,11 +36,9 @@ from bakeansible.instances.record import (
     live_records,
     save_info,
 )
-from bakeansible.instances.tencent import (
+from bakeansible.instances.sources import (
     DEFAULT_TTL,
     CloudOptions,
-    CvmBoot,
-    cvm_config,
     is_tencent_source,
     refuse_cloud_options,
 )
@@ -52,6 +50,9 @@ from bakeansible.pipeline.runner import run_steps
 from bakeansible.pipeline.step import Outcome, Step
 from bakeansible.secrets import Masker
 from bakeansible.ui import Ui
+
+if TYPE_CHECKING:
+    from bakeansible.instances.tencent import CvmBoot
 
 # How long `bake instance down` lets the container power off in order before killing it.
 DEFAULT_SHUTDOWN_TIMEOUT = 30.0
@@ -115,6 +116,8 @@ def start_instance(
         check_name(name)
     boot: LocalBoot | CvmBoot
     if is_tencent_source(source):
+        from bakeansible.instances.tencent import CvmBoot, cvm_config  # the SDK: only for CVMs
+
         config = cvm_config(
             source, cloud, ssh_username, command="bake instance up", env=env,
             default_ttl=DEFAULT_TTL,
@@ -146,12 +149,12 @@ def start_instance(
     booted = False
     ctx: BuildContext | None = None
     try:
-        if isinstance(boot, CvmBoot):
-            ctx = cvm = boot.new_context(fresh(BuildContext), key_dir=info_path(build_id).parent)
-            steps = boot.steps(cvm)
-        else:
+        if isinstance(boot, LocalBoot):
             ctx = fresh(LocalContext)
             steps = boot.steps()
+        else:
+            ctx = cvm = boot.new_context(fresh(BuildContext), key_dir=info_path(build_id).parent)
+            steps = boot.steps(cvm)
         run_steps([KeepOnSuccess(s) for s in steps], ctx)
         booted = True
         info = boot.info(ctx, name, source)

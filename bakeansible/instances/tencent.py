@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +33,11 @@ from bakeansible.config.durations import parse_duration
 from bakeansible.config.model import BuildSpec
 from bakeansible.errors import BakeError, ConfigError, ConfigIssue
 from bakeansible.instances.record import TENCENT, InstanceInfo
+from bakeansible.instances.sources import CloudOptions
 from bakeansible.pipeline.context import BuildContext
 from bakeansible.pipeline.journal import Journal
 from bakeansible.pipeline.step import Step
 
-DEFAULT_TTL = "24h"
 #: Stands in for the image name a build would make; an instance makes no image.
 _NO_IMAGE = "bake-instance"
 #: The command line option behind each config field (others come from env or profile).
@@ -50,40 +49,6 @@ _OPTIONS = {
     "source_image_id": "--source",
     "max_build_time": "--ttl",
 }
-
-
-def is_tencent_source(source: str) -> bool:
-    """Whether ``source`` names a Tencent Cloud image (``img-…``) rather than a local one."""
-    return source.startswith("img-")
-
-
-@dataclass(frozen=True)
-class CloudOptions:
-    """The options only a Tencent Cloud image takes; None: not given."""
-
-    region: str | None = None
-    zone: str | None = None
-    instance_type: str | None = None
-    ttl: str | None = None
-    private_ip: bool = False
-
-    def given(self) -> list[str]:
-        """The options given, as spelt on the command line."""
-        names = []
-        for f in fields(self):
-            if getattr(self, f.name) not in (None, False):
-                names.append("--" + f.name.replace("_", "-"))
-        return names
-
-
-def refuse_cloud_options(options: CloudOptions, source: str) -> None:
-    """A local source takes none of the cloud's options: say so rather than ignore them."""
-    if given := options.given():
-        raise BakeError(
-            f"{', '.join(given)}: only for a Tencent Cloud image (img-…); {source} is a local "
-            "source, booted as a container on this machine.",
-            hint="Drop these options, or give a Tencent Cloud image id as the source.",
-        )
 
 
 def cvm_config(
