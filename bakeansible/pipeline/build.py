@@ -57,6 +57,11 @@ class RunOptions:
     masker: Masker = field(default_factory=Masker)
     run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
+    @property
+    def rebuild(self) -> bool:
+        """-force or -check: an existing (or up-to-date) image does not stop the build."""
+        return self.force or self.check
+
 
 @dataclass
 class PlannedBuild:
@@ -97,7 +102,7 @@ def plan_builds(template: Template, options: RunOptions) -> list[PlannedBuild]:
     for p in planned:
         if p.decision is None or not p.decision.up_to_date:
             # Check mode writes no image, so one of the same name is no obstacle.
-            p.builder.preflight(force=options.force or options.check)
+            p.builder.preflight(force=options.rebuild)
             if options.images is not None:
                 check_source_usable(options.images, p.spec.name, p.builder.source_identity())
     return planned
@@ -116,9 +121,8 @@ def assess_builds(template: Template, options: RunOptions) -> list[PlannedBuild]
         for manifest in manifests:
             check_manifest(manifest)
         # Check mode always runs: it is about the playbooks, not the image.
-        rebuild = options.force or options.check
         decision = assess(
-            builder, spec, options.project_dir, manifests, secrets, rebuild, options.images
+            builder, spec, options.project_dir, manifests, secrets, options.rebuild, options.images
         )
         planned.append(PlannedBuild(spec, builder, decision))
     if not planned:
@@ -196,8 +200,7 @@ def run_build(
         result.error = exc
         result.duration = time.monotonic() - started
         return result
-    rebuild = options.force or options.check
-    if waited and not rebuild and (now := _decide_again(planned, decision, options)):
+    if waited and not options.rebuild and (now := _decide_again(planned, decision, options)):
         # The bake waited for made this very image: reuse it rather than bake it twice.
         if image_lock is not None:
             image_lock.release()

@@ -102,10 +102,12 @@ def image_instance(
         journal=base.journal, masker=base.masker, output_dir=base.output_dir,
         project_dir=project_dir,
     )  # fmt: skip
-    cached = rootfs.tarball_cache_path(image).exists() if image.is_file() else True
+    # Hashed once here (the image can be gigabytes); release removes what this boot extracts.
+    target = rootfs.tarball_cache_path(image) if image.is_file() else None
+    cached = target is None or target.exists()
 
     def release() -> None:
-        if not cached:
-            rootfs.remove_tarball_rootfs(image)
+        if not cached and target is not None:
+            rootfs.remove_tarball_rootfs(target)
 
     return TestInstance(ctx, boot_steps(config, project_dir), release)

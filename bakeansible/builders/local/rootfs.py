@@ -296,9 +296,9 @@ def ensure_tarball_rootfs(
     return _build_once(target, build, f"{tarball}\n", progress, cancel, f"Source tarball {tarball}")
 
 
-def remove_tarball_rootfs(tarball: Path, root: Path | None = None) -> None:
-    """Remove the extracted ``tarball`` from the cache (under its lock), if it is there."""
-    target = tarball_cache_path(tarball, root)
+def remove_tarball_rootfs(target: Path) -> None:
+    """Remove an extracted tarball (``tarball_cache_path``'s ``target``) from the cache,
+    under its lock, if it is there."""
     lock = target.with_name(f"{target.name}.lock")
     with _locked(lock, target.name):
         _complete(target).unlink(missing_ok=True)
